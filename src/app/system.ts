@@ -1,0 +1,53 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/config.js';
+import { openConnections, type Connections } from '../infra/connections.js';
+import type { Logger } from '../logging/logger.js';
+import { Readiness } from '../http/readiness.js';
+import { startHttpServer } from '../http/server.js';
+
+/** A part of the system that `opensim start` runs: producers, workers, relay… */
+export interface Role {
+  name: string;
+  start(context: RoleContext): Promise<void>;
+  /** Stops taking new work and finishes what is in flight. */
+  stop(): Promise<void>;
+}
+
+export interface RoleContext {
+  config: Config;
+  logger: Logger;
+  connections: Connections;
+  readiness: Readiness;
+}
+
+export interface RunningSystem {
+  httpPort: number;
+  readiness: Readiness;
+  connections: Connections;
+  stop(): Promise<void>;
+}
+
+/** Opens the connections, serves /healthz and /readyz, then starts each role. */
+export async function startSystem(config: Config, logger: Logger, roles: Role[]): Promise<RunningSystem> {
+  const connections = openConnections(config, logger);
+  const readiness = new Readiness(connections, logger);
+  const http: Server = await startHttpServer(config.OPENSIM_HTTP_PORT, readiness, logger);
+  const httpPort = (http.address() as AddressInfo).port;
+  logger.info({ httpPort, roles: roles.map((r) => r.name) }, 'opensim starting');
+
+  const context: RoleContext = { config, logger, connections, readiness };
+  for (const role of roles) await role.start(context);
+
+  return {
+    httpPort,
+    readiness,
+    connections,
+    async stop() {
+      // Roles first (stop pulling, finish in-flight work), then the connections they used.
+      for (const role of [...roles].reverse()) await role.stop();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await connections.close();
+    },
+  };
+}

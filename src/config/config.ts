@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+
+function urlWithSchemes(name: string, schemes: string[]) {
+  return z.string().refine(
+    (value) => {
+      try {
+        return schemes.includes(new URL(value).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    },
+    { message: `${name} must be a URL with scheme ${schemes.map((s) => `${s}://`).join(' or ')}` },
+  );
+}
+
+/** The environment of CONTRACT.md, plus the project's own additions (documented in the README). */
+export const configSchema = z.object({
+  NATS_URL: urlWithSchemes('NATS_URL', ['nats', 'tls']).default('nats://127.0.0.1:4222'),
+  REDIS_URL: urlWithSchemes('REDIS_URL', ['redis', 'rediss']).default('redis://127.0.0.1:6379'),
+  MONGO_URL: urlWithSchemes('MONGO_URL', ['mongodb', 'mongodb+srv']).default('mongodb://127.0.0.1:27017/opensim'),
+  OPENSIM_SUBJECT_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'OPENSIM_SUBJECT_PREFIX must be dot-separated tokens of [A-Za-z0-9_-]')
+    .default('opensim'),
+  OPENSIM_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Reads and validates the configuration; a bad value is refused with the variable's name. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "not set": docker-compose passes `VAR=` through as ''.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+}
+
