@@ -1,0 +1,321 @@
+#!/usr/bin/env bash
+# Real servers for the tests on a machine without Docker, on loopback:
+#   redis  Redis (Debian's redis-server), maxmemory-policy noeviction, AOF under .services/redis
+#   nats   NATS with JetStream (Debian's nats-server), store under .services/nats, monitoring port
+#   mongo  a MongoDB-wire-protocol server: mongo-java-server + H2 file (tools/mongo-wire),
+#          data under .services/mongo (see docs/testing.md for why, and what it lacks)
+#
+# Usage: scripts/services.sh up | down | status | env | clean
+#                            start <svc> | stop <svc> | restart <svc>     (svc: redis, nats, mongo)
+#
+# Installs what is missing (apt-get, Maven), then starts each server as a daemon detached from
+# the calling shell. Everything (state, logs, pid files, build cache) lives in <repo>/.services/.
+# `up` is idempotent and writes .services/env, which the test run reads (test/support).
+# Ports: REDIS_PORT (6379), NATS_PORT (4222), NATS_MONITOR_PORT (8222), MONGO_PORT (27017).
+# Start timeouts in seconds: SERVICES_TIMEOUT (60).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="$ROOT/.services"
+LOGS="$STATE/logs"
+HOST=127.0.0.1
+REDIS_PORT="${REDIS_PORT:-6379}"
+NATS_PORT="${NATS_PORT:-4222}"
+NATS_MONITOR_PORT="${NATS_MONITOR_PORT:-8222}"
+MONGO_PORT="${MONGO_PORT:-27017}"
+TIMEOUT="${SERVICES_TIMEOUT:-60}"
+MONGO_WIRE_SRC="$ROOT/tools/mongo-wire"
+SERVICES=(redis nats mongo)
+
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf 'services: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+port_of() {
+  case "$1" in
+    redis) echo "$REDIS_PORT" ;;
+    nats) echo "$NATS_PORT" ;;
+    mongo) echo "$MONGO_PORT" ;;
+    *) die "unknown service '$1' (expected: ${SERVICES[*]})" ;;
+  esac
+}
+
+port_answers() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+pid_file() { echo "$STATE/$1.pid"; }
+
+# The pid of a running server that this script started, or nothing. A pid file whose process
+# is gone, a zombie, or some other program (pid reused) does not count.
+running_pid() {
+  local file pid state
+  file="$(pid_file "$1")"
+  [[ -f "$file" ]] || return 0
+  pid="$(cat "$file")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+  state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
+  [[ -n "$state" && "$state" != Z && "$state" != X ]] || return 0
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$(signature_of "$1")" || return 0
+  echo "$pid"
+}
+
+# What a server's command line contains (see start_one).
+signature_of() {
+  case "$1" in
+    redis) echo "redis-server" ;;
+    nats) echo "nats-server" ;;
+    mongo) echo "mongo-wire" ;;
+  esac
+}
+
+# ---------------------------------------------------------------- installation
+
+APT_UPDATED=0
+apt_install() {
+  log "installing $* (apt-get; log in $LOGS/apt.log)"
+  # Keep package scripts from starting system-wide daemons on our ports.
+  local policy=/usr/sbin/policy-rc.d created_policy=0
+  if [[ ! -e "$policy" ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created_policy=1
+  fi
+  local rc=0
+  {
+    if [[ "$APT_UPDATED" == 0 ]]; then
+      apt-get update -q && APT_UPDATED=1
+    fi
+    apt-get install -y -q --no-install-recommends "$@"
+  } >>"$LOGS/apt.log" 2>&1 || rc=$?
+  [[ "$created_policy" == 1 ]] && rm -f "$policy"
+  if [[ "$rc" != 0 ]]; then
+    tail -n 20 "$LOGS/apt.log" >&2
+    die "apt-get install $* failed"
+  fi
+}
+
+ensure_installed() {
+  local want=("$@") missing=()
+  local svc
+  for svc in "${want[@]}"; do
+    case "$svc" in
+      redis) command -v redis-server >/dev/null || missing+=(redis-server) ;;
+      nats) command -v nats-server >/dev/null || missing+=(nats-server) ;;
+      mongo)
+        command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+        if [[ ! -f "$(mongo_jar)" ]]; then
+          command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
+          command -v mvn >/dev/null || missing+=(maven)
+        fi
+        ;;
+    esac
+  done
+  if ((${#missing[@]} > 0)); then
+    apt_install "${missing[@]}"
+  fi
+}
+
+# The mongo-wire jar is cached under .services/build, keyed by a hash of its sources,
+# so a second `up` (or an unchanged clone) does not run Maven again.
+mongo_jar() {
+  local hash
+  hash="$(cd "$MONGO_WIRE_SRC" && find pom.xml src -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
+  echo "$STATE/build/mongo-wire-$hash.jar"
+}
+
+build_mongo_wire() {
+  local jar
+  jar="$(mongo_jar)"
+  [[ -f "$jar" ]] && return 0
+  log "building tools/mongo-wire (Maven; log in $LOGS/mongo-wire-build.log)"
+  local started=$SECONDS
+  if ! mvn -B -q -f "$MONGO_WIRE_SRC/pom.xml" -DskipTests package >"$LOGS/mongo-wire-build.log" 2>&1; then
+    tail -n 30 "$LOGS/mongo-wire-build.log" >&2
+    die "building tools/mongo-wire failed"
+  fi
+  mkdir -p "$STATE/build"
+  rm -f "$STATE"/build/mongo-wire-*.jar
+  cp "$MONGO_WIRE_SRC/target/mongo-wire.jar" "$jar.tmp" && mv "$jar.tmp" "$jar"
+  log "built tools/mongo-wire in $((SECONDS - started)) s"
+}
+
+# ---------------------------------------------------------------- start / stop
+
+launch() {
+  local svc="$1"
+  shift
+  local logfile="$LOGS/$svc.log"
+  {
+    echo "---- $(date -u +%FT%TZ) starting: $*"
+  } >>"$logfile"
+  # setsid + nohup: a daemon in its own session, not tied to the calling shell or terminal.
+  setsid nohup "$@" >>"$logfile" 2>&1 </dev/null &
+  echo $! >"$(pid_file "$svc")"
+}
+
+start_one() {
+  local svc="$1" port pid
+  port="$(port_of "$svc")"
+  pid="$(running_pid "$svc")"
+  if [[ -n "$pid" ]]; then
+    if wait_for "$svc" "$pid" "$port"; then
+      log "$svc already running (pid $pid, $HOST:$port)"
+      return 0
+    fi
+    pid="$(running_pid "$svc")"
+    if [[ -n "$pid" ]]; then
+      log "last lines of $LOGS/$svc.log:"
+      tail -n 25 "$LOGS/$svc.log" >&2 || true
+      die "$svc is running (pid $pid) but not answering; try: scripts/services.sh restart $svc"
+    fi
+    # It died while we waited (e.g. killed just before): start a new one below.
+  fi
+  rm -f "$(pid_file "$svc")"
+  if port_answers "$port"; then
+    die "$svc: port $port on $HOST is already taken by a process this script did not start; stop it or set $(tr '[:lower:]' '[:upper:]' <<<"$svc")_PORT"
+  fi
+  mkdir -p "$STATE/$svc" "$LOGS"
+  case "$svc" in
+    redis)
+      launch redis redis-server \
+        --bind "$HOST" --port "$REDIS_PORT" --protected-mode no \
+        --daemonize no --supervised no \
+        --dir "$STATE/redis" --save '' --appendonly yes --appendfsync everysec \
+        --maxmemory-policy noeviction --logfile ''
+      ;;
+    nats)
+      launch nats nats-server \
+        -a "$HOST" -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" \
+        -js -sd "$STATE/nats" -n opensim-test
+      ;;
+    mongo)
+      build_mongo_wire
+      launch mongo env MONGO_HOST="$HOST" MONGO_PORT="$MONGO_PORT" MONGO_FILE="$STATE/mongo/mongo.mv.db" \
+        java -Xms64m -Xmx1g -XX:+UseSerialGC -jar "$(mongo_jar)"
+      ;;
+  esac
+  pid="$(cat "$(pid_file "$svc")")"
+  if ! wait_for "$svc" "$pid" "$port"; then
+    log "$svc did not start; last lines of $LOGS/$svc.log:"
+    tail -n 25 "$LOGS/$svc.log" >&2 || true
+    exit 1
+  fi
+  log "$svc started (pid $pid, $HOST:$port)"
+}
+
+# Waits until the port answers. Fails if the process exits first or the timeout passes.
+wait_for() {
+  local svc="$1" pid="$2" port="$3" deadline=$((SECONDS + TIMEOUT))
+  until port_answers "$port"; do
+    if [[ -z "$(running_pid "$svc")" ]]; then
+      log "$svc (pid $pid) exited before answering on $HOST:$port"
+      rm -f "$(pid_file "$svc")"
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      log "$svc (pid $pid) did not answer on $HOST:$port within ${TIMEOUT}s"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+stop_one() {
+  local svc="$1" pid i
+  pid="$(running_pid "$svc")"
+  if [[ -z "$pid" ]]; then
+    rm -f "$(pid_file "$svc")"
+    log "$svc not running"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 150; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$svc (pid $pid) ignored SIGTERM for 15 s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$(pid_file "$svc")"
+  log "$svc stopped"
+}
+
+# ---------------------------------------------------------------- commands
+
+env_lines() {
+  echo "export NATS_URL=nats://$HOST:$NATS_PORT"
+  echo "export REDIS_URL=redis://$HOST:$REDIS_PORT"
+  echo "export MONGO_URL=mongodb://$HOST:$MONGO_PORT/opensim"
+}
+
+write_env() {
+  env_lines >"$STATE/env.tmp" && mv "$STATE/env.tmp" "$STATE/env"
+}
+
+status() {
+  local svc pid port down=0
+  for svc in "${SERVICES[@]}"; do
+    port="$(port_of "$svc")"
+    pid="$(running_pid "$svc")"
+    if [[ -n "$pid" ]] && port_answers "$port"; then
+      printf '%-6s up    pid %-7s %s:%s\n' "$svc" "$pid" "$HOST" "$port"
+    elif [[ -n "$pid" ]]; then
+      printf '%-6s down  pid %-7s %s:%s not answering (log: %s)\n' "$svc" "$pid" "$HOST" "$port" "$LOGS/$svc.log"
+      down=1
+    else
+      printf '%-6s down  %s:%s\n' "$svc" "$HOST" "$port"
+      down=1
+    fi
+  done
+  return "$down"
+}
+
+check_svc() {
+  [[ $# -ge 1 ]] || die "missing service name (expected: ${SERVICES[*]})"
+  port_of "$1" >/dev/null
+}
+
+main() {
+  local cmd="${1:-}"
+  mkdir -p "$STATE" "$LOGS"
+  case "$cmd" in
+    up)
+      local started=$SECONDS svc
+      ensure_installed "${SERVICES[@]}"
+      for svc in "${SERVICES[@]}"; do start_one "$svc"; done
+      write_env
+      log "all up in $((SECONDS - started)) s; URLs in .services/env (also: scripts/services.sh env)"
+      ;;
+    down)
+      local svc
+      for svc in "${SERVICES[@]}"; do stop_one "$svc"; done
+      rm -f "$STATE/env"
+      ;;
+    start)
+      check_svc "${2:-}" && ensure_installed "$2" && start_one "$2"
+      ;;
+    stop)
+      check_svc "${2:-}" && stop_one "$2"
+      ;;
+    restart)
+      check_svc "${2:-}" && stop_one "$2" && ensure_installed "$2" && start_one "$2"
+      ;;
+    status)
+      status
+      ;;
+    env)
+      env_lines
+      ;;
+    clean)
+      local svc
+      for svc in "${SERVICES[@]}"; do stop_one "$svc"; done
+      rm -rf "$STATE/redis" "$STATE/nats" "$STATE/mongo" "$STATE/env" "$STATE"/*.pid
+      log "data removed (build cache kept in .services/build)"
+      ;;
+    *)
+      sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"
