@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import * as domain from './index.js';
+import { causeKey, type EvaluationCause } from './monitoring.js';
+import { limitOf, type ThresholdName } from './thresholds.js';
+
+describe('events for adapters', () => {
+  it('given a payload without requestId, when the adapter rejects it, then the key uses the message id it supplies', () => {
+    const event = domain.planChangeRejected({ requestId: null, clientAccountId: 'ACME', lineId: null, reason: 'INVALID_PAYLOAD', message: 'requestId: required' }, 'seq-42');
+    expect(event).toEqual({
+      key: 'plan-change:seq-42:rejected',
+      type: 'opensim.plan-change.rejected',
+      subjectKind: 'plan-change',
+      data: { requestId: null, clientAccountId: 'ACME', lineId: null, reason: 'INVALID_PAYLOAD', message: 'requestId: required' },
+    });
+    expect(domain.planChangeRejected({ ...event.data, requestId: 'r-1' }).key).toBe('plan-change:r-1:rejected');
+  });
+
+  it('given retries are exhausted, when the adapter fails a request, then the failed event has its own key', () => {
+    const data = { requestId: 'r-1', clientAccountId: 'ACME', lineId: 'L1', attempts: 5, error: 'MongoDB unreachable' };
+    expect(domain.planChangeFailed(data)).toEqual({ key: 'plan-change:r-1:failed', type: 'opensim.plan-change.failed', subjectKind: 'plan-change', data });
+    expect(domain.planChangeFailed({ ...data, requestId: null }).key).toBe('plan-change:unknown:failed');
+  });
+
+  it('given an order payload without orderId, when rejected, then the key falls back to the supplied id', () => {
+    const data = { orderId: null, clientAccountId: 'ACME', resourceId: null, reason: 'INVALID_PAYLOAD' as const, message: 'bad' };
+    expect(domain.resourceOrderRejected(data, 'seq-7').key).toBe('resource-order:seq-7:rejected');
+    expect(domain.resourceOrderRejected(data).key).toBe('resource-order:unknown:rejected');
+  });
+
+  it('every event type has a subject family, and the reason lists hold the contract codes', () => {
+    expect(Object.values(domain.SUBJECT_KIND_OF).sort()).toEqual(['mon', 'mon', 'mon', 'mon', 'plan-change', 'plan-change', 'plan-change', 'resource-order', 'resource-order']);
+    expect(domain.PLAN_CHANGE_REASONS).toHaveLength(9);
+    expect(domain.RESOURCE_ORDER_REASONS).toContain('RESOURCE_CONFLICT');
+    expect(domain.USAGE_REASONS).toContain('UNKNOWN_LINE');
+  });
+});
+
+describe('exhaustiveness guards', () => {
+  it('given a variant the code does not know (bad data at runtime), when dispatched, then it throws rather than guessing', () => {
+    const envelope = { month: '2026-11', days: 30, totalBytes: 1, segments: [] };
+    expect(() => limitOf('NOPE' as ThresholdName, envelope, domain.NO_THRESHOLDS)).toThrow('unhandled variant: "NOPE"');
+    expect(() => causeKey({ kind: 'nope' } as unknown as EvaluationCause)).toThrow('unhandled cause');
+  });
+});
