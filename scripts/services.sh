@@ -19,6 +19,17 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="$ROOT/.services"
 LOGS="$STATE/logs"
 HOST=127.0.0.1
+PORTS_FILE="$STATE/ports"
+# Ports given to `up` are remembered in .services/ports, so `status`, `stop`, `env`... find them.
+if [[ -f "$PORTS_FILE" ]]; then
+  while IFS='=' read -r name value; do
+    case "$name" in
+      REDIS_PORT | NATS_PORT | NATS_MONITOR_PORT | MONGO_PORT)
+        [[ -n "${!name:-}" ]] || printf -v "$name" '%s' "$value"
+        ;;
+    esac
+  done <"$PORTS_FILE"
+fi
 REDIS_PORT="${REDIS_PORT:-6379}"
 NATS_PORT="${NATS_PORT:-4222}"
 NATS_MONITOR_PORT="${NATS_MONITOR_PORT:-8222}"
@@ -227,11 +238,11 @@ stop_one() {
     return 0
   fi
   kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 150; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
+  for ((i = 0; i < 300; i++)); do
+    [[ -n "$(running_pid "$svc")" ]] || break
+    sleep 0.05
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if [[ -n "$(running_pid "$svc")" ]]; then
     log "$svc (pid $pid) ignored SIGTERM for 15 s; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
   fi
@@ -249,6 +260,11 @@ env_lines() {
 
 write_env() {
   env_lines >"$STATE/env.tmp" && mv "$STATE/env.tmp" "$STATE/env"
+}
+
+write_ports() {
+  printf 'REDIS_PORT=%s\nNATS_PORT=%s\nNATS_MONITOR_PORT=%s\nMONGO_PORT=%s\n' \
+    "$REDIS_PORT" "$NATS_PORT" "$NATS_MONITOR_PORT" "$MONGO_PORT" >"$PORTS_FILE"
 }
 
 status() {
@@ -281,6 +297,7 @@ main() {
     up)
       local started=$SECONDS svc
       ensure_installed "${SERVICES[@]}"
+      write_ports
       for svc in "${SERVICES[@]}"; do start_one "$svc"; done
       write_env
       log "all up in $((SECONDS - started)) s; URLs in .services/env (also: scripts/services.sh env)"
@@ -288,16 +305,16 @@ main() {
     down)
       local svc
       for svc in "${SERVICES[@]}"; do stop_one "$svc"; done
-      rm -f "$STATE/env"
+      rm -f "$STATE/env" "$PORTS_FILE"
       ;;
     start)
-      check_svc "${2:-}" && ensure_installed "$2" && start_one "$2"
+      check_svc "${2:-}" && ensure_installed "$2" && write_ports && start_one "$2"
       ;;
     stop)
       check_svc "${2:-}" && stop_one "$2"
       ;;
     restart)
-      check_svc "${2:-}" && stop_one "$2" && ensure_installed "$2" && start_one "$2"
+      check_svc "${2:-}" && stop_one "$2" && ensure_installed "$2" && write_ports && start_one "$2"
       ;;
     status)
       status
@@ -308,7 +325,7 @@ main() {
     clean)
       local svc
       for svc in "${SERVICES[@]}"; do stop_one "$svc"; done
-      rm -rf "$STATE/redis" "$STATE/nats" "$STATE/mongo" "$STATE/env" "$STATE"/*.pid
+      rm -rf "$STATE/redis" "$STATE/nats" "$STATE/mongo" "$STATE/env" "$PORTS_FILE" "$STATE"/*.pid
       log "data removed (build cache kept in .services/build)"
       ;;
     *)
