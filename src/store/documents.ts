@@ -1,0 +1,99 @@
+import type { Db, Collection } from 'mongodb';
+import type { CloudEvent } from '../contract/messages.js';
+import type { Line, LineMonth, Product, Resource, Service } from '../domain/index.js';
+
+/**
+ * The MongoDB documents. Every state change of a line is one update of its LineDocument,
+ * guarded by `version`, with the events it causes appended to `outbox` in the same update;
+ * the relay publishes the outbox and pulls what JetStream acknowledged.
+ */
+
+/** An event waiting to be published: the CloudEvent and the NATS subject it goes to. */
+export interface OutboxEntry {
+  id: string;
+  subject: string;
+  event: CloudEvent;
+}
+
+export interface LineDocument {
+  _id: string; // lineId
+  version: number;
+  clientAccountId: string;
+  serviceRef: string;
+  line: Line;
+  /** The latest month record (the current month once rolled over). */
+  month: LineMonth | null;
+  /** Plan-change requests applied to this line, newest last (bounded): the commit point of a change. */
+  decidedRequestIds: string[];
+  outbox: OutboxEntry[];
+}
+
+export type ProductDocument = Product & { _id: string };
+export type ServiceDocument = Service & { _id: string };
+/** `lineId` is set while the resource is the active plan of a line. */
+export type ResourceDocument = Resource & { _id: string; lineId?: string | null };
+
+/** The durable record of a decided request: its outcome survives JetStream's and BullMQ's windows. */
+export interface RequestDocument {
+  _id: string; // requestId or orderId
+  kind: 'plan-change' | 'resource-order';
+  clientAccountId: string;
+  lineId: string | null;
+  outcome: 'applied' | 'rejected';
+  reason: string | null;
+  eventId: string;
+  decidedAt: string;
+  outbox: OutboxEntry[];
+}
+
+export interface DeadLetterDocument {
+  _id: string;
+  kind: 'plan-change' | 'resource-order' | 'usage';
+  subject: string;
+  /** The original message body, as received (text, since it may not be JSON). */
+  payload: string;
+  headers: Record<string, string>;
+  requestId: string | null;
+  clientAccountId: string | null;
+  reason: string;
+  attempts: number;
+  firstError: string;
+  lastError: string;
+  firstAt: string;
+  lastAt: string;
+  outbox: OutboxEntry[];
+}
+
+export const DECIDED_REQUEST_IDS_KEPT = 200;
+
+export interface Collections {
+  products: Collection<ProductDocument>;
+  services: Collection<ServiceDocument>;
+  resources: Collection<ResourceDocument>;
+  lines: Collection<LineDocument>;
+  requests: Collection<RequestDocument>;
+  deadLetters: Collection<DeadLetterDocument>;
+}
+
+export function collections(db: Db): Collections {
+  return {
+    products: db.collection<ProductDocument>('products'),
+    services: db.collection<ServiceDocument>('services'),
+    resources: db.collection<ResourceDocument>('resources'),
+    lines: db.collection<LineDocument>('lines'),
+    requests: db.collection<RequestDocument>('requests'),
+    deadLetters: db.collection<DeadLetterDocument>('deadLetters'),
+  };
+}
+
+/** Indexes the queries need; idempotent, run at start. */
+export async function ensureIndexes(c: Collections): Promise<void> {
+  await Promise.all([
+    c.lines.createIndex({ clientAccountId: 1 }),
+    c.lines.createIndex({ 'outbox.id': 1 }),
+    c.resources.createIndex({ serviceRef: 1 }),
+    c.requests.createIndex({ 'outbox.id': 1 }),
+    c.deadLetters.createIndex({ 'outbox.id': 1 }),
+    c.deadLetters.createIndex({ clientAccountId: 1, lastAt: -1 }),
+  ]);
+}
