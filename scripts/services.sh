@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Real servers for the tests on a machine without Docker, on loopback:
 #   redis  Redis (Debian's redis-server), maxmemory-policy noeviction, AOF under .services/redis
-#   nats   NATS with JetStream (Debian's nats-server), store under .services/nats, monitoring port
+#   nats   NATS 2.10 with JetStream (built with go install, cached), store under .services/nats, monitoring port
 #   mongo  a MongoDB-wire-protocol server: mongo-java-server + H2 file (tools/mongo-wire),
 #          data under .services/mongo (see docs/testing.md for why, and what it lacks)
 #
@@ -109,7 +109,7 @@ ensure_installed() {
   for svc in "${want[@]}"; do
     case "$svc" in
       redis) command -v redis-server >/dev/null || missing+=(redis-server) ;;
-      nats) command -v nats-server >/dev/null || missing+=(nats-server) ;;
+      nats) ensure_nats_server ;;
       mongo)
         command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
         if [[ ! -f "$(mongo_jar)" ]]; then
@@ -122,6 +122,23 @@ ensure_installed() {
   if ((${#missing[@]} > 0)); then
     apt_install "${missing[@]}"
   fi
+}
+
+# NATS 2.10 (Debian ships 2.9, which lacks consumers with several filter subjects): built
+# from the Go module proxy into .services/bin once, the same major version as docker-compose.
+NATS_VERSION="v2.10.29"
+nats_bin() { echo "$STATE/bin/nats-server-$NATS_VERSION"; }
+ensure_nats_server() {
+  [[ -x "$(nats_bin)" ]] && return 0
+  command -v go >/dev/null || [[ -x /usr/local/go/bin/go ]] || apt_install golang-go
+  local go_cmd
+  go_cmd="$(command -v go || echo /usr/local/go/bin/go)"
+  log "building nats-server $NATS_VERSION (go install; log in $LOGS/nats-build.log)"
+  mkdir -p "$STATE/bin" "$LOGS"
+  GOBIN="$STATE/bin/tmp" "$go_cmd" install "github.com/nats-io/nats-server/v2@$NATS_VERSION" >>"$LOGS/nats-build.log" 2>&1 \
+    || { tail -n 20 "$LOGS/nats-build.log" >&2; die "building nats-server failed"; }
+  mv "$STATE/bin/tmp/nats-server" "$(nats_bin)"
+  rmdir "$STATE/bin/tmp" 2>/dev/null || true
 }
 
 # The mongo-wire jar is cached under .services/build, keyed by a hash of its sources,
@@ -193,7 +210,7 @@ start_one() {
         --maxmemory-policy noeviction --logfile ''
       ;;
     nats)
-      launch nats nats-server \
+      launch nats "$(nats_bin)" \
         -a "$HOST" -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" \
         -js -sd "$STATE/nats" -n opensim-test
       ;;

@@ -26,8 +26,10 @@ describe('docker-compose.yml matches the configuration module', () => {
     expect(compose.services.redis?.command?.join(' ')).toContain('--maxmemory-policy noeviction');
   });
 
-  it('gives the worker only variables the configuration knows, and all of them', () => {
-    expect(Object.keys(env).sort()).toEqual(Object.keys(configSchema.shape).sort());
+  it('gives the worker only variables the configuration knows, and every variable of CONTRACT.md', () => {
+    const known = Object.keys(configSchema.shape);
+    expect(Object.keys(env).filter((name) => !known.includes(name))).toEqual([]);
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['NATS_URL', 'REDIS_URL', 'MONGO_URL', 'OPENSIM_SUBJECT_PREFIX', 'OPENSIM_HTTP_PORT']));
   });
 
   it('gives the worker a configuration that validates', () => {

@@ -1,6 +1,36 @@
-import type { Role } from './system.js';
+import { CommandIntake } from '../producers/command-intake.js';
+import { OutboxPublisher } from '../relay/outbox.js';
+import { Relay } from '../relay/relay.js';
+import { collections, ensureIndexes, type Collections } from '../store/documents.js';
+import { CommandQueues } from '../workers/command-queue-client.js';
+import { CommandWorker } from '../workers/command-worker.js';
+import type { Pipeline } from './pipeline.js';
+import type { Role, RoleContext } from './system.js';
 
-/** Every role of the system, in start order. */
+/**
+ * Every role of the system, in start order. `Wiring` starts first and builds what the
+ * others share; they read it when they start.
+ */
 export function allRoles(): Role[] {
-  return [];
+  const wiring = new Wiring();
+  return [wiring, new CommandWorker(wiring), new Relay(wiring), new CommandIntake(wiring)];
+}
+
+class Wiring implements Role, Pipeline {
+  readonly name = 'wiring';
+  collections!: Collections;
+  queues!: CommandQueues;
+  outbox!: OutboxPublisher;
+
+  async start(context: RoleContext): Promise<void> {
+    const { connections, config, logger } = context;
+    this.collections = collections(connections.mongo.db());
+    this.queues = new CommandQueues(config.OPENSIM_SUBJECT_PREFIX, config.OPENSIM_PARTITIONS, connections.redis);
+    this.outbox = new OutboxPublisher(() => connections.nats()?.jetstream(), logger);
+    void ensureIndexes(this.collections).catch((err) => logger.warn({ err }, 'indexes not ensured yet'));
+  }
+
+  async stop(): Promise<void> {
+    await this.queues.close();
+  }
 }

@@ -24,6 +24,15 @@ export const configSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'OPENSIM_SUBJECT_PREFIX must be dot-separated tokens of [A-Za-z0-9_-]')
     .default('opensim'),
   OPENSIM_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  // Additions of this project (README, "Configuration"):
+  OPENSIM_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(8),
+  OPENSIM_INTAKE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(256),
+  OPENSIM_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  OPENSIM_RETRY_BASE_MS: z.coerce.number().int().min(1).default(250),
+  OPENSIM_RETRY_MAX_MS: z.coerce.number().int().min(1).default(15_000),
+  OPENSIM_LOCK_DURATION_MS: z.coerce.number().int().min(200).default(30_000),
+  OPENSIM_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
+  OPENSIM_FAILPOINT: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

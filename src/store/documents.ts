@@ -30,12 +30,15 @@ export interface LineDocument {
 
 export type ProductDocument = Product & { _id: string };
 export type ServiceDocument = Service & { _id: string };
-/** `lineId` is set while the resource is the active plan of a line. */
-export type ResourceDocument = Resource & { _id: string; lineId?: string | null };
+/**
+ * `lineId` is set while the resource is the active plan of a line. An order creates the
+ * resource and its `resource-order.applied` event in one write, hence the outbox here too.
+ */
+export type ResourceDocument = Resource & { _id: string; lineId?: string | null; outbox?: OutboxEntry[] };
 
 /** The durable record of a decided request: its outcome survives JetStream's and BullMQ's windows. */
 export interface RequestDocument {
-  _id: string; // requestId or orderId
+  _id: string; // `plan-change:<requestId>` or `resource-order:<orderId>`
   kind: 'plan-change' | 'resource-order';
   clientAccountId: string;
   lineId: string | null;
@@ -66,6 +69,10 @@ export interface DeadLetterDocument {
 
 export const DECIDED_REQUEST_IDS_KEPT = 200;
 
+export function requestKey(kind: RequestDocument['kind'], id: string): string {
+  return `${kind}:${id}`;
+}
+
 export interface Collections {
   products: Collection<ProductDocument>;
   services: Collection<ServiceDocument>;
@@ -92,6 +99,7 @@ export async function ensureIndexes(c: Collections): Promise<void> {
     c.lines.createIndex({ clientAccountId: 1 }),
     c.lines.createIndex({ 'outbox.id': 1 }),
     c.resources.createIndex({ serviceRef: 1 }),
+    c.resources.createIndex({ 'outbox.id': 1 }),
     c.requests.createIndex({ 'outbox.id': 1 }),
     c.deadLetters.createIndex({ 'outbox.id': 1 }),
     c.deadLetters.createIndex({ clientAccountId: 1, lastAt: -1 }),

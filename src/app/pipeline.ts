@@ -1,0 +1,10 @@
+import type { OutboxPublisher } from '../relay/outbox.js';
+import type { Collections } from '../store/documents.js';
+import type { CommandQueues } from '../workers/command-queue-client.js';
+
+/** What the roles of one process share, built once the connections exist (see roles.ts). */
+export interface Pipeline {
+  readonly collections: Collections;
+  readonly queues: CommandQueues;
+  readonly outbox: OutboxPublisher;
+}

@@ -1,0 +1,52 @@
+import type { DomainEvent } from '../domain/index.js';
+
+/**
+ * Subject and stream names of CONTRACT.md under a configurable prefix
+ * (OPENSIM_SUBJECT_PREFIX). Stream and queue names derive from the prefix so that
+ * two deployments (or two tests) sharing servers never see each other's messages.
+ */
+export interface Naming {
+  prefix: string;
+  planChangeCommands: string; // wildcard subject
+  resourceOrderCommands: string;
+  usage: string;
+  commandStream: string;
+  usageStream: string;
+  eventStream: string;
+  eventSubjects: string[];
+}
+
+export function naming(prefix: string): Naming {
+  const streamBase = prefix.replace(/[^A-Za-z0-9_-]/g, '_').toUpperCase();
+  return {
+    prefix,
+    planChangeCommands: `${prefix}.cmd.plan-change.*`,
+    resourceOrderCommands: `${prefix}.cmd.resource-order.*`,
+    usage: `${prefix}.usage.*`,
+    commandStream: `${streamBase}_COMMANDS`,
+    usageStream: `${streamBase}_USAGE`,
+    eventStream: `${streamBase}_EVENTS`,
+    eventSubjects: [`${prefix}.evt.>`, `${prefix}.mon.>`],
+  };
+}
+
+/** The NATS subject an event of the domain is published on. */
+export function eventSubject(prefix: string, event: DomainEvent): string {
+  switch (event.subjectKind) {
+    case 'plan-change':
+      return `${prefix}.evt.plan-change.${event.data.clientAccountId}`;
+    case 'resource-order':
+      return `${prefix}.evt.resource-order.${event.data.clientAccountId}`;
+    case 'mon':
+      return `${prefix}.mon.${event.data.clientAccountId}.${event.data.lineId}`;
+    default: {
+      const unknown: never = event;
+      throw new Error(`no subject for event ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/** The last token of a subject: the client account of a command. */
+export function lastToken(subject: string): string {
+  return subject.slice(subject.lastIndexOf('.') + 1);
+}

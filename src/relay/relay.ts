@@ -1,0 +1,53 @@
+import type { Role, RoleContext } from '../app/system.js';
+import type { Pipeline } from '../app/pipeline.js';
+import { collectDeadLetters } from './dead-letters.js';
+
+/**
+ * The safety net behind the workers' own publishing: on a timer it publishes every outbox
+ * left behind (a crash between write and publish, NATS away) and collects dead letters.
+ */
+export class Relay implements Role {
+  readonly name = 'relay';
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private context!: RoleContext;
+
+  constructor(private readonly pipeline: Pipeline) {}
+
+  async start(context: RoleContext): Promise<void> {
+    this.context = context;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.tick().finally(() => this.schedule());
+    }, this.context.config.OPENSIM_RELAY_INTERVAL_MS);
+  }
+
+  /** One pass; exposed so shutdown can flush a last time. */
+  async tick(): Promise<void> {
+    const { logger, config } = this.context;
+    try {
+      const c = this.pipeline.collections;
+      const letters = await collectDeadLetters(this.pipeline.queues.queues, c, config.OPENSIM_SUBJECT_PREFIX);
+      if (letters.length > 0) logger.warn({ deadLetters: letters }, 'dead-lettered');
+      let published = 0;
+      for (const collection of [c.lines, c.requests, c.resources, c.deadLetters] as const) {
+        published += await this.pipeline.outbox.sweep(collection as never);
+      }
+      if (published > 0) logger.info({ published }, 'relay published pending events');
+    } catch (err) {
+      logger.debug({ err }, 'relay pass incomplete; next pass retries');
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    await this.tick();
+  }
+}

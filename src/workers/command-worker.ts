@@ -1,0 +1,94 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Role, RoleContext } from '../app/system.js';
+import type { Pipeline } from '../app/pipeline.js';
+import { commandQueueName, messageIdOf, type CommandJob } from './command-queues.js';
+import { describeError, isTerminal } from './errors.js';
+import { processPlanChange, type Outcome } from './plan-change.js';
+import { processResourceOrder } from './resource-order.js';
+import { backoffMs, sleep, type RetryPolicy } from './retry.js';
+
+/** What the dead-letter sweeper reads back from a failed job. */
+export interface RetryProgress {
+  attempts: number;
+  firstError: string;
+  lastError: string;
+  firstAt: string;
+  lastAt: string;
+}
+
+/**
+ * BullMQ → MongoDB. One worker per partition queue, one job at a time, and global
+ * concurrency 1 so that several processes never run two jobs of a partition at once.
+ * Transient failures are retried inside the job, with backoff: a job retried through
+ * BullMQ's delayed set would let the next job of its partition overtake it.
+ */
+export class CommandWorker implements Role {
+  readonly name = 'command-worker';
+  private workers: Worker[] = [];
+  private context!: RoleContext;
+
+  constructor(private readonly pipeline: Pipeline) {}
+
+  async start(context: RoleContext): Promise<void> {
+    this.context = context;
+    const { config } = context;
+    const policy: RetryPolicy = { attempts: config.OPENSIM_RETRY_ATTEMPTS, baseMs: config.OPENSIM_RETRY_BASE_MS, maxMs: config.OPENSIM_RETRY_MAX_MS };
+    for (let p = 0; p < config.OPENSIM_PARTITIONS; p++) {
+      const worker = new Worker<CommandJob, Outcome>(commandQueueName(config.OPENSIM_SUBJECT_PREFIX, p), (job) => this.process(job, policy), {
+        connection: context.connections.redis,
+        concurrency: 1,
+        lockDuration: config.OPENSIM_LOCK_DURATION_MS,
+        stalledInterval: Math.max(100, Math.floor(config.OPENSIM_LOCK_DURATION_MS / 2)),
+        maxStalledCount: 5,
+        autorun: false,
+      });
+      worker.on('error', (err) => context.logger.warn({ err, partition: p }, 'command worker error'));
+      this.workers.push(worker);
+    }
+    context.readiness.registerConsumer(this.name, () => this.running);
+    // In the background: with Redis down at start, the process still serves /readyz (503).
+    void this.boot().catch((err) => context.logger.error({ err }, 'command workers did not start'));
+  }
+
+  private running = false;
+
+  private async boot(): Promise<void> {
+    // Idempotent; every process sets it, so a fresh Redis gets it from whichever starts first.
+    await Promise.all(this.pipeline.queues.queues.map((q) => q.setGlobalConcurrency(1)));
+    for (const worker of this.workers) void worker.run().catch((err) => this.context.logger.error({ err }, 'command worker stopped'));
+    this.running = true;
+  }
+
+  private async process(job: Job<CommandJob, Outcome>, policy: RetryPolicy): Promise<Outcome> {
+    const { logger } = this.context;
+    const command = job.data;
+    const ids = { jobId: job.id, requestId: messageIdOf(command), clientAccountId: command.kind === 'plan-change' ? command.request.clientAccountId : command.order.clientAccountId, lineId: command.kind === 'plan-change' ? command.request.lineId : undefined };
+    const deps = { collections: this.pipeline.collections, outbox: this.pipeline.outbox, prefix: this.context.config.OPENSIM_SUBJECT_PREFIX };
+    let progress: RetryProgress | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const started = Date.now();
+      try {
+        const now = new Date().toISOString();
+        const outcome = command.kind === 'plan-change' ? await processPlanChange(deps, command.request, now) : await processResourceOrder(deps, command.order, now);
+        logger.info({ ...ids, kind: command.kind, outcome, attempt, ms: Date.now() - started }, `${command.kind} ${outcome}`);
+        return outcome;
+      } catch (err) {
+        const at = new Date().toISOString();
+        progress = { attempts: attempt, firstError: progress?.firstError ?? describeError(err), lastError: describeError(err), firstAt: progress?.firstAt ?? at, lastAt: at };
+        await job.updateProgress(progress as unknown as object).catch(() => {});
+        if (isTerminal(err) || attempt >= policy.attempts) {
+          logger.error({ ...ids, err, attempt, terminal: isTerminal(err) }, `${command.kind} failed: dead-lettered`);
+          throw new UnrecoverableError(progress.lastError);
+        }
+        const wait = backoffMs(policy, attempt);
+        logger.warn({ ...ids, err, attempt, retryInMs: wait }, `${command.kind} attempt failed; retrying`);
+        await sleep(wait);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}

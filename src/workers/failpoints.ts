@@ -1,0 +1,13 @@
+/**
+ * Failpoints for fault tests: `OPENSIM_FAILPOINT=<name>` makes the process kill itself with
+ * SIGKILL when it reaches that point, so a test can prove what a crash at exactly that step
+ * leaves behind. Unset in production; reaching a failpoint costs one string comparison.
+ */
+export type FailpointName =
+  | 'plan-change:before-line-write'
+  | 'plan-change:after-line-write'
+  | 'relay:before-publish';
+
+export function failpoint(name: FailpointName): void {
+  if (process.env.OPENSIM_FAILPOINT === name) process.kill(process.pid, 'SIGKILL');
+}

@@ -1,0 +1,63 @@
+import { orderResource, eventKeys, type Instant, type Product, type Resource, type Service } from '../domain/index.js';
+import type { ResourceOrder } from '../contract/messages.js';
+import { requestKey } from '../store/documents.js';
+import { toRecord } from '../store/strip.js';
+import { entries, type Outcome, type WorkerDeps } from './plan-change.js';
+
+/**
+ * One resource order. The resource and its `applied` event are one write (the resource
+ * document carries its outbox); the request record that follows only speeds up duplicates.
+ */
+export async function processResourceOrder(deps: WorkerDeps, order: ResourceOrder, now: Instant): Promise<Outcome> {
+  const { collections: c, outbox } = deps;
+  const key = requestKey('resource-order', order.orderId);
+  const decided = await c.requests.findOne({ _id: key });
+  if (decided) {
+    await outbox.flushQuietly(c.requests, key);
+    return 'duplicate';
+  }
+  const [existing, service, product] = await Promise.all([
+    c.resources.findOne({ _id: order.resourceId }),
+    c.services.findOne({ _id: order.serviceRef }),
+    c.products.findOne({ _id: order.productRef }),
+  ]);
+  const result = orderResource(order, {
+    existing: toRecord(existing, ['lineId', 'outbox']) as Resource | null,
+    service: toRecord(service) as Service | null,
+    product: toRecord(product) as Product | null,
+    decidedOrderIds: [],
+  });
+  const record = (outcome: 'applied' | 'rejected', reason: string | null, pending: ReturnType<typeof entries>) =>
+    c.requests
+      .insertOne({ _id: key, kind: 'resource-order', clientAccountId: order.clientAccountId, lineId: null, outcome, reason, eventId: eventKeys.resourceOrder(order.orderId, outcome), decidedAt: now, outbox: pending })
+      .catch((err: { code?: number }) => {
+        if (err.code !== 11000) throw err;
+      });
+
+  switch (result.outcome) {
+    case 'duplicate':
+      // The resource was created by this order before a crash: record it, publish what waits.
+      await record('applied', null, []);
+      await outbox.flushQuietly(c.resources, order.resourceId);
+      return 'duplicate';
+    case 'applied': {
+      const pending = entries(deps.prefix, result.events, now);
+      if (result.created) {
+        await c.resources.insertOne({ _id: result.resource.resourceId, ...result.resource, lineId: null, outbox: pending });
+      } else {
+        await c.resources.updateOne({ _id: result.resource.resourceId }, { $push: { outbox: { $each: pending } } });
+      }
+      await record('applied', null, []);
+      await outbox.flushQuietly(c.resources, order.resourceId);
+      return 'applied';
+    }
+    case 'rejected':
+      await record('rejected', result.reason, entries(deps.prefix, result.events, now));
+      await outbox.flushQuietly(c.requests, key);
+      return 'rejected';
+    default: {
+      const unknown: never = result;
+      throw new Error(`unknown outcome ${JSON.stringify(unknown)}`);
+    }
+  }
+}
