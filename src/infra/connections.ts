@@ -37,7 +37,10 @@ export function openConnections(config: Config, logger: Logger): Connections {
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: false });
   redis.on('error', (err) => logger.debug({ err, service: 'redis' }, 'redis connection error'));
 
-  const mongo = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 5000, appName: 'opensim' });
+  // Fail fast while MongoDB is away, so the job's own backoff decides when to try again;
+  // a serverSelectionTimeoutMS in the URL wins.
+  const timeoutInUrl = /[?&]serverSelectionTimeoutMS=/i.test(config.MONGO_URL);
+  const mongo = new MongoClient(config.MONGO_URL, { ...(timeoutInUrl ? {} : { serverSelectionTimeoutMS: 5000 }), appName: 'opensim' });
   mongo.connect().catch((err) => logger.warn({ err, service: 'mongo' }, 'mongo not reachable yet'));
 
   return {

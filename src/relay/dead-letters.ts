@@ -1,6 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import { planChangeFailed } from '../domain/index.js';
-import { toOutboxEntry } from '../messaging/cloud-events.js';
+import { failedOutcome } from '../workers/failed-outcome.js';
 import type { CommandJob } from '../workers/command-queues.js';
 import { messageIdOf } from '../workers/command-queues.js';
 import type { RetryProgress } from '../workers/command-worker.js';
@@ -37,10 +36,7 @@ function deadLetterOf(queueName: string, job: Job<CommandJob>, prefix: string): 
   const attempts = progress.attempts ?? job.attemptsStarted ?? 1;
   const requestId = messageIdOf(command);
   const clientAccountId = command.kind === 'plan-change' ? command.request.clientAccountId : command.order.clientAccountId;
-  const outbox =
-    command.kind === 'plan-change'
-      ? [toOutboxEntry(prefix, planChangeFailed({ requestId, clientAccountId, lineId: command.request.lineId, attempts, error }), failedAt)]
-      : [];
+  const failed = failedOutcome(prefix, command, { attempts, lastError: error }, failedAt);
   return {
     _id: `${queueName}/${job.id}/${job.finishedOn ?? 0}`,
     kind: command.kind,
@@ -55,6 +51,6 @@ function deadLetterOf(queueName: string, job: Job<CommandJob>, prefix: string): 
     lastError: error,
     firstAt: progress.firstAt ?? failedAt,
     lastAt: failedAt,
-    outbox,
+    outbox: failed ? [failed] : [],
   };
 }

@@ -39,6 +39,23 @@ export class OutboxPublisher {
     return published.length;
   }
 
+  /**
+   * Publishes one event now, outside any outbox: for an outcome that must not wait for
+   * MongoDB (a `failed` outcome while MongoDB is the thing that failed). Its durable copy
+   * follows in a dead letter's outbox, with the same id, so the two publishes count as one.
+   */
+  async publishNow(entry: OutboxEntry): Promise<boolean> {
+    const js = this.js();
+    if (!js) return false;
+    try {
+      await js.publish(entry.subject, JSON.stringify(entry.event), { msgID: entry.id });
+      return true;
+    } catch (err) {
+      this.logger.warn({ err, eventId: entry.id }, 'event not published now; its dead letter will carry it');
+      return false;
+    }
+  }
+
   /** Flushes, but a failure only logs: the state is committed and the sweeper publishes later. */
   async flushQuietly<T extends WithOutbox>(collection: Collection<T>, id: string): Promise<void> {
     try {
@@ -48,10 +65,15 @@ export class OutboxPublisher {
     }
   }
 
-  /** Publishes every pending outbox of a collection (after a crash, or while NATS was away). */
-  async sweep<T extends WithOutbox>(collection: Collection<T>, batch = 100): Promise<number> {
+  /**
+   * Publishes every outbox left pending (after a crash, or while NATS was away). Only events
+   * older than `graceMs` are taken: fresh ones are the writing worker's to publish, and taking
+   * them too would publish them twice (harmless — same id — but noisy for core subscribers).
+   */
+  async sweep<T extends WithOutbox>(collection: Collection<T>, graceMs: number, batch = 100): Promise<number> {
+    const cutoff = new Date(Date.now() - graceMs).toISOString();
     const ids = await collection
-      .find({ 'outbox.id': { $exists: true } } as never, { projection: { _id: 1 } })
+      .find({ 'outbox.event.time': { $lt: cutoff } } as never, { projection: { _id: 1 } })
       .limit(batch)
       .map((d) => (d as WithOutbox)._id)
       .toArray();

@@ -36,7 +36,7 @@ export class Relay implements Role {
       if (letters.length > 0) logger.warn({ deadLetters: letters }, 'dead-lettered');
       let published = 0;
       for (const collection of [c.lines, c.requests, c.resources, c.deadLetters] as const) {
-        published += await this.pipeline.outbox.sweep(collection as never);
+        published += await this.pipeline.outbox.sweep(collection as never, Math.max(1000, config.OPENSIM_RELAY_INTERVAL_MS));
       }
       if (published > 0) logger.info({ published }, 'relay published pending events');
     } catch (err) {

@@ -97,11 +97,11 @@ export function collections(db: Db): Collections {
 export async function ensureIndexes(c: Collections): Promise<void> {
   await Promise.all([
     c.lines.createIndex({ clientAccountId: 1 }),
-    c.lines.createIndex({ 'outbox.id': 1 }),
+    c.lines.createIndex({ 'outbox.event.time': 1 }),
     c.resources.createIndex({ serviceRef: 1 }),
-    c.resources.createIndex({ 'outbox.id': 1 }),
-    c.requests.createIndex({ 'outbox.id': 1 }),
-    c.deadLetters.createIndex({ 'outbox.id': 1 }),
+    c.resources.createIndex({ 'outbox.event.time': 1 }),
+    c.requests.createIndex({ 'outbox.event.time': 1 }),
+    c.deadLetters.createIndex({ 'outbox.event.time': 1 }),
     c.deadLetters.createIndex({ clientAccountId: 1, lastAt: -1 }),
   ]);
 }

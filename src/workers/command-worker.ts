@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Role, RoleContext } from '../app/system.js';
 import type { Pipeline } from '../app/pipeline.js';
 import { commandQueueName, messageIdOf, type CommandJob } from './command-queues.js';
+import { failedOutcome } from './failed-outcome.js';
 import { describeError, isTerminal } from './errors.js';
 import { processPlanChange, type Outcome } from './plan-change.js';
 import { processResourceOrder } from './resource-order.js';
@@ -78,6 +79,8 @@ export class CommandWorker implements Role {
         await job.updateProgress(progress as unknown as object).catch(() => {});
         if (isTerminal(err) || attempt >= policy.attempts) {
           logger.error({ ...ids, err, attempt, terminal: isTerminal(err) }, `${command.kind} failed: dead-lettered`);
+          const failed = failedOutcome(this.context.config.OPENSIM_SUBJECT_PREFIX, command, progress, at);
+          if (failed) await this.pipeline.outbox.publishNow(failed);
           throw new UnrecoverableError(progress.lastError);
         }
         const wait = backoffMs(policy, attempt);
