@@ -25,7 +25,9 @@ class Wiring implements Role, Pipeline {
   async start(context: RoleContext): Promise<void> {
     const { connections, config, logger } = context;
     this.collections = collections(connections.mongo.db());
-    this.queues = new CommandQueues(config.OPENSIM_SUBJECT_PREFIX, config.OPENSIM_PARTITIONS, connections.redis);
+    this.queues = new CommandQueues(config.OPENSIM_SUBJECT_PREFIX, config.OPENSIM_PARTITIONS, connections.redis, (err) =>
+      logger.debug({ err, service: 'redis' }, 'queue connection error'),
+    );
     this.outbox = new OutboxPublisher(() => connections.nats()?.jetstream(), logger);
     void ensureIndexes(this.collections).catch((err) => logger.warn({ err }, 'indexes not ensured yet'));
   }

@@ -45,7 +45,11 @@ export async function startSystem(config: Config, logger: Logger, roles: Role[])
     connections,
     async stop() {
       // Roles first (stop pulling, finish in-flight work), then the connections they used.
-      for (const role of [...roles].reverse()) await role.stop();
+      for (const role of [...roles].reverse()) {
+        const started = Date.now();
+        await role.stop();
+        logger.info({ role: role.name, ms: Date.now() - started }, 'role stopped');
+      }
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await connections.close();
     },

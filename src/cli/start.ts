@@ -24,5 +24,7 @@ export async function run(_args: string[]): Promise<number> {
   process.once('SIGINT', force);
   await system.stop();
   logger.info('stopped');
+  // Everything is closed; a handle a library failed to release must not keep the process alive.
+  setTimeout(() => process.exit(0), 1000).unref();
   return 0;
 }

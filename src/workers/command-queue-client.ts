@@ -13,8 +13,14 @@ export class CommandQueues {
     prefix: string,
     readonly partitions: number,
     connection: Redis,
+    onError: (err: Error) => void = () => {},
   ) {
-    this.queues = Array.from({ length: partitions }, (_, p) => new Queue(commandQueueName(prefix, p), { connection }));
+    this.queues = Array.from({ length: partitions }, (_, p) => {
+      const queue = new Queue(commandQueueName(prefix, p), { connection });
+      // Connection errors surface here while Redis is away; readiness reports the outage.
+      queue.on('error', onError);
+      return queue;
+    });
   }
 
   queueFor(job: CommandJob): Queue {

@@ -90,8 +90,25 @@ export class CommandWorker implements Role {
     }
   }
 
+  /**
+   * Lets in-flight jobs finish within the grace period. Past it the process leaves anyway:
+   * an unfinished job's lock expires and another worker runs it again, which is safe.
+   * (BullMQ's close() can also hang on a connection stuck reconnecting: taskforcesh/bullmq#4656.)
+   */
   async stop(): Promise<void> {
     this.running = false;
-    await Promise.all(this.workers.map((w) => w.close()));
+    const grace = this.context.config.OPENSIM_SHUTDOWN_GRACE_MS;
+    const closed = Promise.all(this.workers.map((w) => w.close())).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), grace);
+    });
+    const inTime = await Promise.race([closed, expired]);
+    clearTimeout(timer);
+    if (!inTime) {
+      this.context.logger.warn({ graceMs: grace }, 'command workers did not close within the grace period; leaving jobs to be retried');
+      // Not awaited: disconnect() waits on the same stuck connection.
+      for (const worker of this.workers) void worker.disconnect().catch(() => {});
+    }
   }
 }

@@ -16,6 +16,7 @@ describe('opensim start: /healthz and /readyz', () => {
       MONGO_URL: mongoUrlWithDatabase(uniqueName('ready')),
       OPENSIM_SUBJECT_PREFIX: uniqueName('rdy'),
       OPENSIM_HTTP_PORT: '0',
+      OPENSIM_SHUTDOWN_GRACE_MS: '3000',
     });
     const started = await opensim.waitForLog((l) => l.msg === 'opensim started');
     base = `http://127.0.0.1:${String(started.httpPort)}`;
@@ -46,5 +47,6 @@ describe('opensim start: /healthz and /readyz', () => {
 
   it('exits 0 on SIGTERM', async () => {
     expect(await opensim.kill('SIGTERM')).toBe(0);
+    await opensim.waitForLog((l) => l.msg === 'stopped');
   });
 });

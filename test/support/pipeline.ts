@@ -29,6 +29,7 @@ export function isolatedEnv(overrides: Record<string, string> = {}): Record<stri
     OPENSIM_RELAY_INTERVAL_MS: '100',
     OPENSIM_RETRY_BASE_MS: '50',
     OPENSIM_RETRY_MAX_MS: '1000',
+    OPENSIM_SHUTDOWN_GRACE_MS: '3000',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   };

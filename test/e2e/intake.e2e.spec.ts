@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunningSystem } from '../../src/app/system.js';
+import { COMMAND_CONSUMER } from '../../src/producers/command-intake.js';
+import { naming } from '../../src/messaging/subjects.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
+
+const ACC = 'INTAKE';
+const request = (i: number, lines: number) => ({
+  requestId: `in-${i}`, clientAccountId: ACC, serviceRef: `SVC-${ACC}`, lineId: `${ACC}-L${i % lines}`,
+  targetResourceId: `${ACC}-L${i % lines}-FPC367678-${Math.floor(i / lines) % 2}`, requestedAt: new Date(Date.UTC(2026, 10, 15, 9, 0, i)).toISOString(),
+});
+
+describe('command intake', () => {
+  let client: PipelineClient | undefined;
+  let system: RunningSystem | undefined;
+  let proxy: TcpProxy | undefined;
+
+  afterEach(async () => {
+    await system?.stop();
+    await proxy?.close();
+    await client?.cleanup();
+  });
+
+  it('given requests published while no worker runs, when one starts, then each is processed', async () => {
+    const env = isolatedEnv();
+    client = await PipelineClient.open(env);
+    await client.seed(fleet(ACC, 3));
+    await client.ensureStreams();
+    for (let i = 0; i < 3; i++) await client.planChange(request(i, 3));
+
+    system = await startInProcess(env);
+    const applied = await client.waitForEvents((e) => e.type === 'opensim.plan-change.applied', 3);
+    expect(applied.map((e) => e.data.requestId).sort()).toEqual(['in-0', 'in-1', 'in-2']);
+  });
+
+  it('given a burst while Redis is away, then no more than the in-flight bound is pulled from the stream, and all are processed when Redis is back', async () => {
+    const env = isolatedEnv({ OPENSIM_INTAKE_MAX_IN_FLIGHT: '16' });
+    client = await PipelineClient.open(env);
+    await client.seed(fleet(ACC, 50));
+    proxy = await startTcpProxy(env.REDIS_URL!, 6379);
+    system = await startInProcess({ ...env, REDIS_URL: proxy.url(env.REDIS_URL!) });
+    await proxy.cut();
+
+    const burst = 300;
+    for (let i = 0; i < burst; i++) await client.planChange(request(i, 50));
+    await new Promise((r) => setTimeout(r, 1000));
+    const jsm = await client.nc.jetstreamManager();
+    const info = await jsm.consumers.info(naming(client.prefix).commandStream, COMMAND_CONSUMER);
+    expect(info.num_ack_pending).toBeLessThanOrEqual(16);
+    expect(info.num_pending + info.num_ack_pending + info.delivered.consumer_seq).toBeGreaterThanOrEqual(burst);
+    expect(info.num_pending).toBeGreaterThanOrEqual(burst - 16 - info.num_redelivered);
+
+    await proxy.restore();
+    const outcomes = await client.waitForEvents((e) => e.type.startsWith('opensim.plan-change.') && String(e.data.requestId).startsWith('in-'), burst, 60_000);
+    expect(new Set(outcomes.map((e) => e.data.requestId)).size).toBe(burst);
+  }, 90_000);
+});
