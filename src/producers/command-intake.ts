@@ -5,6 +5,7 @@ import { naming, type Naming } from '../messaging/subjects.js';
 import { ensureStreams, isNotFound } from '../messaging/streams.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import type { Pipeline } from '../app/pipeline.js';
+import { insertOnce } from '../store/insert-once.js';
 import { parseCommand, type ParsedCommand } from './parse-command.js';
 
 export const COMMAND_CONSUMER = 'command-intake';
@@ -112,8 +113,7 @@ export class CommandIntake implements Role {
         ? planChangeRejected({ requestId: parsed.messageId, clientAccountId: parsed.clientAccountId, lineId: parsed.lineId, reason: 'INVALID_PAYLOAD', message: parsed.message }, `invalid-${letterId}`)
         : resourceOrderRejected({ orderId: parsed.messageId, clientAccountId: parsed.clientAccountId, resourceId: null, reason: 'INVALID_PAYLOAD', message: parsed.message }, `invalid-${letterId}`);
     const deadLetters = this.pipeline.collections.deadLetters;
-    await deadLetters
-      .insertOne({
+    await insertOnce(deadLetters, {
         _id: letterId,
         kind: parsed.kind,
         subject: msg.subject,
@@ -128,9 +128,6 @@ export class CommandIntake implements Role {
         firstAt: now,
         lastAt: now,
         outbox: [toOutboxEntry(this.names.prefix, event, now)],
-      })
-      .catch((err: { code?: number }) => {
-        if (err.code !== 11000) throw err;
       });
     logger.info({ subject: msg.subject, requestId: parsed.messageId, clientAccountId: parsed.clientAccountId, reason: 'INVALID_PAYLOAD', problem: parsed.message }, 'command rejected');
     await this.pipeline.outbox.flushQuietly(deadLetters, letterId);

@@ -1,4 +1,5 @@
 import type { Job, Queue } from 'bullmq';
+import { insertOnce } from '../store/insert-once.js';
 import { failedOutcome } from '../workers/failed-outcome.js';
 import type { CommandJob } from '../workers/command-queues.js';
 import { messageIdOf } from '../workers/command-queues.js';
@@ -18,9 +19,7 @@ export async function collectDeadLetters(queues: Queue[], c: Collections, prefix
     for (const job of failed) {
       if (!job?.id) continue;
       const letter = deadLetterOf(queue.name, job, prefix);
-      await c.deadLetters.insertOne(letter).catch((err: { code?: number }) => {
-        if (err.code !== 11000) throw err;
-      });
+      await insertOnce(c.deadLetters, letter);
       await job.remove();
       collected.push(letter._id);
     }

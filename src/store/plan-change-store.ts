@@ -9,6 +9,7 @@ import {
   type OutboxEntry,
   type RequestDocument,
 } from './documents.js';
+import { insertOnce } from './insert-once.js';
 import { toRecord } from './strip.js';
 
 export interface LoadedPlanChange {
@@ -93,12 +94,7 @@ export async function recordDecision(
   decision: Omit<RequestDocument, '_id' | 'kind'> & { requestId: string },
 ): Promise<void> {
   const { requestId, ...rest } = decision;
-  try {
-    await c.requests.insertOne({ _id: requestKey('plan-change', requestId), kind: 'plan-change', ...rest });
-  } catch (err) {
-    // Already recorded by an earlier attempt of this job: the first record stands.
-    if ((err as { code?: number }).code !== 11000) throw err;
-  }
+  await insertOnce(c.requests, { _id: requestKey('plan-change', requestId), kind: 'plan-change' as const, ...rest });
 }
 
 export async function findDecision(c: Collections, requestId: string): Promise<RequestDocument | null> {

@@ -1,6 +1,7 @@
 import { orderResource, eventKeys, type Instant, type Product, type Resource, type Service } from '../domain/index.js';
 import type { ResourceOrder } from '../contract/messages.js';
 import { requestKey } from '../store/documents.js';
+import { insertOnce } from '../store/insert-once.js';
 import { toRecord } from '../store/strip.js';
 import { entries, type Outcome, type WorkerDeps } from './plan-change.js';
 
@@ -28,11 +29,7 @@ export async function processResourceOrder(deps: WorkerDeps, order: ResourceOrde
     decidedOrderIds: [],
   });
   const record = (outcome: 'applied' | 'rejected', reason: string | null, pending: ReturnType<typeof entries>) =>
-    c.requests
-      .insertOne({ _id: key, kind: 'resource-order', clientAccountId: order.clientAccountId, lineId: null, outcome, reason, eventId: eventKeys.resourceOrder(order.orderId, outcome), decidedAt: now, outbox: pending })
-      .catch((err: { code?: number }) => {
-        if (err.code !== 11000) throw err;
-      });
+    insertOnce(c.requests, { _id: key, kind: 'resource-order', clientAccountId: order.clientAccountId, lineId: null, outcome, reason, eventId: eventKeys.resourceOrder(order.orderId, outcome), decidedAt: now, outbox: pending });
 
   switch (result.outcome) {
     case 'duplicate':
