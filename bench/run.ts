@@ -1,0 +1,172 @@
+/**
+ * `npm run bench`: throughput, latency and memory of the plan-change pipeline against the
+ * ceilings of the parts it is built on. Prints a table and writes bench/results/<stamp>.json.
+ * A benchmark reports numbers; it never fails on a slow machine (see BENCHMARKS.md).
+ *
+ *   npm run bench -- [--lines 10000] [--scales 10000,100000,1000000] [--workers 1,2,4]
+ *                    [--requests 5000] [--rates 100,500] [--rate-seconds 10] [--soak-seconds 0]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { MongoClient } from 'mongodb';
+import { Redis } from 'ioredis';
+import { connect } from 'nats';
+import { resolveServices } from '../test/support/resolve-services.js';
+import { bullmqCeiling, jetstreamCeiling, mongoCeiling } from './ceilings.js';
+import { seedLines } from './fleet.js';
+import { PlanChangeLoad, type LoadResult } from './pipeline-load.js';
+import { round, RssSampler } from './stats.js';
+
+const { values } = parseArgs({
+  options: {
+    lines: { type: 'string', default: '10000' },
+    scales: { type: 'string' },
+    workers: { type: 'string', default: '1' },
+    requests: { type: 'string', default: '5000' },
+    rates: { type: 'string', default: '100,500' },
+    'rate-seconds': { type: 'string', default: '10' },
+    'soak-seconds': { type: 'string', default: '0' },
+    partitions: { type: 'string', default: '8' },
+    label: { type: 'string', default: 'run' },
+  },
+});
+const list = (s: string) => s.split(',').filter(Boolean).map(Number);
+const scales = list(values.scales ?? values.lines!).sort((a, b) => a - b);
+const workerCounts = list(values.workers!);
+const requests = Number(values.requests);
+const rates = list(values.rates!);
+const rateSeconds = Number(values['rate-seconds']);
+const soakSeconds = Number(values['soak-seconds']);
+const partitions = values.partitions!;
+
+const log = (...parts: unknown[]) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...parts);
+
+const { urls, stop: stopServices } = await resolveServices();
+const prefix = `bench${randomBytes(3).toString('hex')}`;
+const mongoUrl = new URL(urls.mongoUrl);
+mongoUrl.pathname = `/${prefix}`;
+const env = { NATS_URL: urls.natsUrl, REDIS_URL: urls.redisUrl, MONGO_URL: mongoUrl.toString(), OPENSIM_SUBJECT_PREFIX: prefix, OPENSIM_PARTITIONS: partitions, LOG_LEVEL: 'info' };
+
+const versions = await serverVersions();
+log('servers', versions, 'cores', cpus().length);
+
+log('ceilings…');
+const ceilings = {
+  bullmqEmptyJobsPerSecond: await bullmqCeiling(urls.redisUrl, Number(partitions), 5000),
+  mongoGuardedUpdatesPerSecond: await mongoCeiling(urls.mongoUrl, Number(partitions), 5000),
+  jetstreamPublishConsumePerSecond: await jetstreamCeiling(urls.natsUrl, 20_000),
+};
+const lowestCeiling = Math.min(...Object.values(ceilings));
+log('ceilings', ceilings);
+
+const mongo = await new MongoClient(env.MONGO_URL).connect();
+const load = await PlanChangeLoad.open(urls.natsUrl, prefix, scales.at(-1)!);
+const runs: Record<string, unknown>[] = [];
+let seeded = 0;
+let runNo = 0;
+
+try {
+  for (const scale of scales) {
+    log(`seeding lines ${seeded}…${scale}`);
+    const t0 = performance.now();
+    await seedLines(mongo.db(), seeded, scale);
+    log(`seeded ${scale - seeded} lines in ${round((performance.now() - t0) / 1000)} s`);
+    seeded = scale;
+    for (const workers of workerCounts) {
+      const procs = await startWorkers(workers);
+      const rss = new RssSampler(() => procs.map((p) => p.pid!));
+      const record = async (kind: string, result: LoadResult) => {
+        runs.push({ kind, lines: scale, workers, ...result, ratioToLowestCeiling: round(result.throughputPerSecond / lowestCeiling, 2), peakWorkerRssMb: round(rss.peakMb) });
+        log(kind, `lines=${scale} workers=${workers}`, `${result.throughputPerSecond}/s`, result.latencyMs, result.outcomes, `rss ${round(rss.peakMb)} MB`);
+      };
+      await load.run({ lines: scale, requests: Math.min(500, requests), rate: null, runId: `warm${runNo++}` });
+      await record('full-speed', await load.run({ lines: scale, requests, rate: null, runId: `r${runNo++}` }));
+      if (scale === scales[0] && workers === workerCounts[0]) {
+        for (const rate of rates) await record(`rate-${rate}`, await load.run({ lines: scale, requests: rate * rateSeconds, rate, runId: `r${runNo++}` }));
+        if (soakSeconds > 0) {
+          const before = rss.series.length;
+          await record('soak-500', await load.run({ lines: scale, requests: 500 * soakSeconds, rate: 500, runId: `r${runNo++}`, timeoutMs: 600_000 }));
+          const soak = rss.series.slice(before);
+          runs.at(-1)!.rssSeriesMb = soak.filter((_, k) => k % 20 === 0);
+        }
+      }
+      rss.stop();
+      await stopWorkers(procs);
+    }
+  }
+} finally {
+  await load.close();
+  await mongo.db().dropDatabase();
+  await mongo.close();
+  await cleanupQueuesAndStreams();
+  await stopServices();
+}
+
+const result = { label: values.label, at: new Date().toISOString(), machine: { cores: cpus().length, memoryGb: round(totalmem() / 2 ** 30), node: process.version }, servers: versions, partitions: Number(partitions), ceilings, lowestCeiling, runs };
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+const file = new URL(`./results/${result.at.replace(/[:.]/g, '-')}-${values.label}.json`, import.meta.url);
+writeFileSync(file, JSON.stringify(result, null, 2));
+printTable(result.ceilings, runs);
+log('results written to', file.pathname);
+process.exit(0);
+
+async function startWorkers(count: number): Promise<ChildProcess[]> {
+  const procs = Array.from({ length: count }, (_, k) =>
+    spawn(process.execPath, ['bin/opensim.mjs', 'start'], { env: { ...process.env, ...env, OPENSIM_HTTP_PORT: String(18080 + k) }, stdio: ['ignore', 'ignore', 'inherit'] }),
+  );
+  for (let k = 0; k < count; k++) {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${18080 + k}/readyz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error('worker not ready within 60 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return procs;
+}
+
+async function stopWorkers(procs: ChildProcess[]): Promise<void> {
+  await Promise.all(procs.map((p) => new Promise<void>((r) => (p.once('exit', () => r()), p.kill('SIGTERM')))));
+}
+
+async function serverVersions() {
+  const nc = await connect({ servers: urls.natsUrl });
+  const nats = nc.info?.version;
+  await nc.close();
+  const redis = new Redis(urls.redisUrl);
+  const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1];
+  await redis.quit();
+  const client = await new MongoClient(urls.mongoUrl).connect();
+  const mongoVersion = (await client.db('admin').command({ buildInfo: 1 })).version as string;
+  await client.close();
+  return { nats, redis: redisVersion, mongo: `${mongoVersion} (${urls.origin === 'testcontainers' ? 'MongoDB' : 'MongoDB-wire server of scripts/services.sh'})` };
+}
+
+async function cleanupQueuesAndStreams() {
+  const { Queue } = await import('bullmq');
+  const connection = new Redis(urls.redisUrl, { maxRetriesPerRequest: null });
+  for (let p = 0; p < Number(partitions); p++) {
+    const q = new Queue(`${prefix}-commands-${p}`, { connection });
+    await q.obliterate({ force: true }).catch(() => {});
+    await q.close();
+  }
+  await connection.quit();
+  const nc = await connect({ servers: urls.natsUrl });
+  const jsm = await nc.jetstreamManager();
+  for (const s of ['COMMANDS', 'USAGE', 'EVENTS']) await jsm.streams.delete(`${prefix.toUpperCase()}_${s}`).catch(() => {});
+  await nc.drain();
+}
+
+function printTable(ceilingsOut: Record<string, number>, rows: Record<string, unknown>[]) {
+  console.log('\nCeilings (per second):', ceilingsOut);
+  console.log('\n| run | lines | workers | offered/s | throughput/s | ×lowest ceiling | p50 ms | p95 ms | p99 ms | max ms | peak RSS MB | errors |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const l = r.latencyMs as { p50: number; p95: number; p99: number; max: number };
+    console.log(`| ${String(r.kind)} | ${String(r.lines)} | ${String(r.workers)} | ${String(r.offeredPerSecond ?? 'max')} | ${String(r.throughputPerSecond)} | ${String(r.ratioToLowestCeiling)} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} | ${String(r.peakWorkerRssMb)} | ${String(r.errors)} |`);
+  }
+}

@@ -1,0 +1,56 @@
+/** Latency summary of a sample in milliseconds (nearest-rank percentiles). */
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export function summarize(samples: number[]): LatencySummary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
+  return { count: sorted.length, p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)), max: round(sorted.at(-1) ?? NaN) };
+}
+
+export function round(value: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** Samples a process's resident set size from /proc (Linux), keeping the peak and the series. */
+export class RssSampler {
+  peakMb = 0;
+  readonly series: { atMs: number; rssMb: number }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly started = Date.now();
+
+  constructor(private readonly pids: () => number[], everyMs = 500) {
+    this.timer = setInterval(() => this.sample(), everyMs);
+    this.timer.unref();
+  }
+
+  sample(): void {
+    let total = 0;
+    for (const pid of this.pids()) total = Math.max(total, rssMb(pid));
+    if (total === 0) return;
+    this.peakMb = Math.max(this.peakMb, total);
+    this.series.push({ atMs: Date.now() - this.started, rssMb: round(total) });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+import { readFileSync } from 'node:fs';
+
+export function rssMb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return kb / 1024;
+  } catch {
+    return 0;
+  }
+}
