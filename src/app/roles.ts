@@ -1,4 +1,6 @@
+import { AdminSurface } from '../http/admin.js';
 import { CommandIntake } from '../producers/command-intake.js';
+import { MaxDeliveriesCollector } from '../relay/max-deliveries.js';
 import { OutboxPublisher } from '../relay/outbox.js';
 import { Relay } from '../relay/relay.js';
 import { collections, ensureIndexes, type Collections } from '../store/documents.js';
@@ -9,11 +11,12 @@ import type { Role, RoleContext } from './system.js';
 
 /**
  * Every role of the system, in start order. `Wiring` starts first and builds what the
- * others share; they read it when they start.
+ * others share; they read it when they start. They stop in reverse order: the intake stops
+ * pulling, the workers finish their jobs, and only then does the relay flush a last time.
  */
 export function allRoles(): Role[] {
   const wiring = new Wiring();
-  return [wiring, new CommandWorker(wiring), new Relay(wiring), new CommandIntake(wiring)];
+  return [wiring, new Relay(wiring), new MaxDeliveriesCollector(wiring), new CommandWorker(wiring), new CommandIntake(wiring), new AdminSurface(wiring)];
 }
 
 class Wiring implements Role, Pipeline {

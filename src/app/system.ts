@@ -4,7 +4,8 @@ import type { Config } from '../config/config.js';
 import { openConnections, type Connections } from '../infra/connections.js';
 import type { Logger } from '../logging/logger.js';
 import { Readiness } from '../http/readiness.js';
-import { startHttpServer } from '../http/server.js';
+import { HttpRoutes, startHttpServer } from '../http/server.js';
+import { Metrics } from '../metrics/metrics.js';
 
 /** A part of the system that `opensim start` runs: producers, workers, relay… */
 export interface Role {
@@ -19,11 +20,16 @@ export interface RoleContext {
   logger: Logger;
   connections: Connections;
   readiness: Readiness;
+  /** Prometheus counters of this process (GET /metrics); roles count what they decide. */
+  metrics: Metrics;
+  /** Roles add their routes (GET /metrics, the queue board) to the one HTTP server. */
+  http: HttpRoutes;
 }
 
 export interface RunningSystem {
   httpPort: number;
   readiness: Readiness;
+  metrics: Metrics;
   connections: Connections;
   stop(): Promise<void>;
 }
@@ -32,16 +38,19 @@ export interface RunningSystem {
 export async function startSystem(config: Config, logger: Logger, roles: Role[]): Promise<RunningSystem> {
   const connections = openConnections(config, logger);
   const readiness = new Readiness(connections, logger);
-  const http: Server = await startHttpServer(config.OPENSIM_HTTP_PORT, readiness, logger);
+  const metrics = new Metrics();
+  const routes = new HttpRoutes();
+  const http: Server = await startHttpServer(config.OPENSIM_HTTP_PORT, readiness, logger, routes);
   const httpPort = (http.address() as AddressInfo).port;
   logger.info({ httpPort, roles: roles.map((r) => r.name) }, 'opensim starting');
 
-  const context: RoleContext = { config, logger, connections, readiness };
+  const context: RoleContext = { config, logger, connections, readiness, metrics, http: routes };
   for (const role of roles) await role.start(context);
 
   return {
     httpPort,
     readiness,
+    metrics,
     connections,
     async stop() {
       // Roles first (stop pulling, finish in-flight work), then the connections they used.
@@ -50,7 +59,10 @@ export async function startSystem(config: Config, logger: Logger, roles: Role[])
         await role.stop();
         logger.info({ role: role.name, ms: Date.now() - started }, 'role stopped');
       }
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      // A browser's keep-alive connection (the queue board) must not hold the exit.
+      http.closeAllConnections();
+      await closed;
       await connections.close();
     },
   };

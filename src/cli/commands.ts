@@ -9,6 +9,9 @@ export const commands: Record<string, Command> = {
   start: lazy('start all roles (producers, workers, relay, HTTP) in one process', () => import('./start.js')),
   seed: lazy('seed <file>: load a fixture file into MongoDB', () => import('./seed.js')),
   envelope: lazy('envelope --catalog <file> --plan <productRef>@<instant> [--plan …] [--month YYYY-MM]', () => import('./envelope.js')),
+  dlq: lazy('dlq list|show|retry|discard: dead letters, retried through the normal pipeline (opensim dlq --help)', () => import('./dlq.js')),
+  audit: lazy('audit [--since …] [--by NAME]: operator actions (who, when, what)', () => import('./audit.js')),
+  queues: lazy('queues [--window MINUTES]: jobs per queue and state, oldest waiting age, failure rate', () => import('./queues.js')),
 };
 
 function lazy(summary: string, load: () => Promise<{ run(args: string[]): Promise<number> }>): Command {

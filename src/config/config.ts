@@ -34,6 +34,22 @@ export const configSchema = z.object({
   OPENSIM_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
   OPENSIM_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   OPENSIM_FAILPOINT: z.string().optional(),
+  // Operations (README, "Operations"):
+  /** Bearer token of GET /metrics and the queue board; unset → those routes answer 503. */
+  OPENSIM_ADMIN_TOKEN: z.string().min(16, 'OPENSIM_ADMIN_TOKEN must be at least 16 characters').optional(),
+  OPENSIM_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(256).max(8 * 1024 * 1024).default(64 * 1024),
+  /** Deliveries of one inbound message before JetStream gives up on it (it is then dead-lettered). */
+  OPENSIM_INTAKE_MAX_DELIVER: z.coerce.number().int().min(1).max(1000).default(20),
+  OPENSIM_INTAKE_ACK_WAIT_MS: z.coerce.number().int().min(500).default(30_000),
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
+  NATS_TOKEN: z.string().optional(),
+  /** A `.creds` file (JWT + NKey seed), as made by `nsc`. */
+  NATS_CREDS: z.string().optional(),
+  /** PEM file of the CA that signed the NATS server's certificate (tls:// URLs), when not a public one. */
+  NATS_TLS_CA: z.string().optional(),
+  /** Inbox prefix of this process's request replies, for servers whose permissions confine each user to its own inboxes. */
+  NATS_INBOX_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

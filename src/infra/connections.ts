@@ -3,6 +3,7 @@ import { MongoClient } from 'mongodb';
 import { connect, type NatsConnection } from 'nats';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
+import { natsAccessOptions } from './nats-options.js';
 
 /**
  * The three connections of a process. Each reconnects by itself forever: a server that is
@@ -21,6 +22,7 @@ export function openConnections(config: Config, logger: Logger): Connections {
   let nc: NatsConnection | undefined;
   const natsReady = connect({
     servers: config.NATS_URL,
+    ...natsAccessOptions(config),
     name: 'opensim',
     waitOnFirstConnect: true,
     maxReconnectAttempts: -1,

@@ -3,6 +3,7 @@ import type { Naming } from './subjects.js';
 
 /** Window in which JetStream drops a message whose Nats-Msg-Id it has already stored. */
 const DUPLICATE_WINDOW_NS = 2 * 60 * 1_000_000_000;
+const ADVISORY_MAX_AGE_NS = 30 * 24 * 3600 * 1_000_000_000;
 
 /**
  * Creates the streams when missing (never changes existing ones, which operators may tune):
@@ -14,6 +15,8 @@ export async function ensureStreams(jsm: JetStreamManager, names: Naming): Promi
     { name: names.commandStream, subjects: [names.planChangeCommands, names.resourceOrderCommands] },
     { name: names.usageStream, subjects: [names.usage] },
     { name: names.eventStream, subjects: names.eventSubjects },
+    // Advisories are core NATS messages: kept in a stream, none is lost while no relay runs.
+    { name: names.advisoryStream, subjects: [names.maxDeliveriesAdvisories], max_age: ADVISORY_MAX_AGE_NS },
   ];
   for (const stream of wanted) {
     try {
@@ -27,6 +30,7 @@ export async function ensureStreams(jsm: JetStreamManager, names: Naming): Promi
           retention: RetentionPolicy.Limits,
           storage: StorageType.File,
           duplicate_window: DUPLICATE_WINDOW_NS,
+          ...(stream.max_age ? { max_age: stream.max_age } : {}),
         })
         // Another process created it between our look and our add: that is what we wanted.
         .catch((addErr: unknown) => {

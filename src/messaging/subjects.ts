@@ -14,6 +14,9 @@ export interface Naming {
   usageStream: string;
   eventStream: string;
   eventSubjects: string[];
+  /** Captures JetStream's max-deliveries advisories of the command consumers (dead-lettered by the relay). */
+  advisoryStream: string;
+  maxDeliveriesAdvisories: string;
 }
 
 export function naming(prefix: string): Naming {
@@ -27,6 +30,8 @@ export function naming(prefix: string): Naming {
     usageStream: `${streamBase}_USAGE`,
     eventStream: `${streamBase}_EVENTS`,
     eventSubjects: [`${prefix}.evt.>`, `${prefix}.mon.>`],
+    advisoryStream: `${streamBase}_ADVISORIES`,
+    maxDeliveriesAdvisories: `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${streamBase}_COMMANDS.*`,
   };
 }
 

@@ -1,17 +1,19 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
-import { planChangeRejected, resourceOrderRejected, type DomainEvent } from '../domain/index.js';
 import type { Role, RoleContext } from '../app/system.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import { ensureStreams, isNotFound } from '../messaging/streams.js';
-import { toOutboxEntry } from '../messaging/cloud-events.js';
 import type { Pipeline } from '../app/pipeline.js';
 import { insertOnce } from '../store/insert-once.js';
 import { parseCommand, type ParsedCommand } from './parse-command.js';
+import { invalidPayloadLetter, streamLetterId } from './invalid-payload.js';
 
 export const COMMAND_CONSUMER = 'command-intake';
 
-/** Inbound payloads over this size are refused as INVALID_PAYLOAD without being parsed. */
+/** Inbound payloads over this size are refused as INVALID_PAYLOAD without being parsed (default of OPENSIM_MAX_PAYLOAD_BYTES). */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+/** Longest pause before a message that could not be taken in comes back. */
+const MAX_NAK_DELAY_MS = 30_000;
 
 /**
  * NATS → BullMQ. Parses and validates each command, enqueues it under a job id derived from
@@ -65,7 +67,10 @@ export class CommandIntake implements Role {
         deliver_policy: DeliverPolicy.All,
         filter_subjects: [this.names.planChangeCommands, this.names.resourceOrderCommands],
         max_ack_pending: config.OPENSIM_INTAKE_MAX_IN_FLIGHT,
-        ack_wait: 30_000_000_000,
+        ack_wait: config.OPENSIM_INTAKE_ACK_WAIT_MS * 1_000_000,
+        // Past this, JetStream gives up on the message and says so in an advisory: the
+        // dead-letter collector (relay/max-deliveries.ts) stores it with the others.
+        max_deliver: config.OPENSIM_INTAKE_MAX_DELIVER,
       });
     }
     const consumer = await nc.jetstream().consumers.get(this.names.commandStream, COMMAND_CONSUMER);
@@ -82,17 +87,22 @@ export class CommandIntake implements Role {
   private async consume(messages: ConsumerMessages): Promise<void> {
     const { logger } = this.context;
     for await (const msg of messages) {
-      await this.handle(msg).catch((err) => {
-        // Redis or MongoDB unreachable: the message comes back later, nothing is lost.
-        logger.warn({ err, subject: msg.subject, seq: msg.seq }, 'command not taken in yet; redelivering');
-        msg.nak(1000);
-      });
+      // While Redis or MongoDB is slow, keep the message ours rather than let ack_wait redeliver it.
+      const heartbeat = setInterval(() => msg.working(), Math.max(250, Math.floor(this.context.config.OPENSIM_INTAKE_ACK_WAIT_MS / 3)));
+      await this.handle(msg)
+        .catch((err) => {
+          // Redis or MongoDB unreachable: the message comes back later, nothing is lost.
+          const delay = Math.min(MAX_NAK_DELAY_MS, 1000 * 2 ** Math.max(0, msg.info.redeliveryCount - 1));
+          logger.warn({ err, subject: msg.subject, seq: msg.seq, deliveries: msg.info.redeliveryCount, retryInMs: delay }, 'command not taken in yet; redelivering');
+          msg.nak(delay);
+        })
+        .finally(() => clearInterval(heartbeat));
     }
   }
 
   private async handle(msg: JsMsg): Promise<void> {
     const kind = msg.subject.startsWith(`${this.names.prefix}.cmd.plan-change.`) ? 'plan-change' : 'resource-order';
-    const parsed = parseCommand(kind, msg.subject, msg.data, msg.headers?.get('Nats-Msg-Id') || undefined, new Date().toISOString(), MAX_PAYLOAD_BYTES);
+    const parsed = parseCommand(kind, msg.subject, msg.data, msg.headers?.get('Nats-Msg-Id') || undefined, new Date().toISOString(), this.context.config.OPENSIM_MAX_PAYLOAD_BYTES);
     if (!parsed.ok) {
       await this.rejectInvalid(msg, parsed);
       msg.term();
@@ -104,31 +114,14 @@ export class CommandIntake implements Role {
 
   /** INVALID_PAYLOAD: a dead letter with the original bytes, and the `rejected` event in its outbox. */
   private async rejectInvalid(msg: JsMsg, parsed: Extract<ParsedCommand, { ok: false }>): Promise<void> {
-    const { logger } = this.context;
-    const now = new Date().toISOString();
-    // The stream sequence names this message for good: a redelivery finds the same dead letter and event.
-    const letterId = `${this.names.commandStream}:${msg.seq}`;
-    const event: DomainEvent =
-      parsed.kind === 'plan-change'
-        ? planChangeRejected({ requestId: parsed.messageId, clientAccountId: parsed.clientAccountId, lineId: parsed.lineId, reason: 'INVALID_PAYLOAD', message: parsed.message }, `invalid-${letterId}`)
-        : resourceOrderRejected({ orderId: parsed.messageId, clientAccountId: parsed.clientAccountId, resourceId: null, reason: 'INVALID_PAYLOAD', message: parsed.message }, `invalid-${letterId}`);
+    const { logger, metrics } = this.context;
+    const letterId = streamLetterId(this.names.commandStream, msg.seq);
+    const letter = invalidPayloadLetter(this.names.prefix, letterId, { subject: msg.subject, data: msg.data, headers: msg.headers }, parsed, 0, new Date().toISOString());
     const deadLetters = this.pipeline.collections.deadLetters;
-    await insertOnce(deadLetters, {
-        _id: letterId,
-        kind: parsed.kind,
-        subject: msg.subject,
-        payload: Buffer.from(msg.data).toString('utf8'),
-        headers: Object.fromEntries([...(msg.headers?.keys() ?? [])].map((k) => [k, msg.headers!.get(k)])),
-        requestId: parsed.messageId,
-        clientAccountId: parsed.clientAccountId,
-        reason: 'INVALID_PAYLOAD',
-        attempts: 0,
-        firstError: parsed.message,
-        lastError: parsed.message,
-        firstAt: now,
-        lastAt: now,
-        outbox: [toOutboxEntry(this.names.prefix, event, now)],
-      });
+    if (await insertOnce(deadLetters, letter)) {
+      metrics.requestDecided(parsed.kind, 'rejected', 'INVALID_PAYLOAD');
+      metrics.deadLetterWritten('INVALID_PAYLOAD');
+    }
     logger.info({ subject: msg.subject, requestId: parsed.messageId, clientAccountId: parsed.clientAccountId, reason: 'INVALID_PAYLOAD', problem: parsed.message }, 'command rejected');
     await this.pipeline.outbox.flushQuietly(deadLetters, letterId);
   }

@@ -65,6 +65,27 @@ export interface DeadLetterDocument {
   firstAt: string;
   lastAt: string;
   outbox: OutboxEntry[];
+  /** Set by operators (`opensim dlq`); absent means open. A retried letter is kept, with who and when. */
+  status?: 'retried' | 'discarded';
+  retries?: number;
+  retriedAt?: string;
+  retriedBy?: string;
+  discardedAt?: string;
+  discardedBy?: string;
+}
+
+/** One operator action (`opensim dlq retry|discard`), shown by `opensim audit`. */
+export interface AuditDocument {
+  _id: string;
+  at: string;
+  by: string;
+  action: string;
+  /** The dead letters (or other objects) acted on. */
+  ids: string[];
+  /** The filters of an `--all` action, as given. */
+  filters: Record<string, string>;
+  /** Per id: what came of it (`retried`, `skipped: …`, `error: …`). */
+  results: Record<string, string>;
 }
 
 export const DECIDED_REQUEST_IDS_KEPT = 200;
@@ -80,6 +101,7 @@ export interface Collections {
   lines: Collection<LineDocument>;
   requests: Collection<RequestDocument>;
   deadLetters: Collection<DeadLetterDocument>;
+  audit: Collection<AuditDocument>;
 }
 
 export function collections(db: Db): Collections {
@@ -90,6 +112,7 @@ export function collections(db: Db): Collections {
     lines: db.collection<LineDocument>('lines'),
     requests: db.collection<RequestDocument>('requests'),
     deadLetters: db.collection<DeadLetterDocument>('deadLetters'),
+    audit: db.collection<AuditDocument>('audit'),
   };
 }
 
@@ -103,5 +126,6 @@ export async function ensureIndexes(c: Collections): Promise<void> {
     c.requests.createIndex({ 'outbox.event.time': 1 }),
     c.deadLetters.createIndex({ 'outbox.event.time': 1 }),
     c.deadLetters.createIndex({ clientAccountId: 1, lastAt: -1 }),
+    c.audit.createIndex({ at: -1 }),
   ]);
 }

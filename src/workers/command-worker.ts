@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Role, RoleContext } from '../app/system.js';
 import type { Pipeline } from '../app/pipeline.js';
 import { commandQueueName, messageIdOf, type CommandJob } from './command-queues.js';
@@ -41,6 +41,8 @@ export class CommandWorker implements Role {
         lockDuration: config.OPENSIM_LOCK_DURATION_MS,
         stalledInterval: Math.max(100, Math.floor(config.OPENSIM_LOCK_DURATION_MS / 2)),
         maxStalledCount: 5,
+        // Per-minute completed/failed counts kept in Redis for a week: `opensim queues` reads the failure rate there.
+        metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
         autorun: false,
       });
       worker.on('error', (err) => context.logger.warn({ err, partition: p }, 'command worker error'));
@@ -66,13 +68,17 @@ export class CommandWorker implements Role {
     const ids = { jobId: job.id, requestId: messageIdOf(command), clientAccountId: command.kind === 'plan-change' ? command.request.clientAccountId : command.order.clientAccountId, lineId: command.kind === 'plan-change' ? command.request.lineId : undefined };
     const deps = { collections: this.pipeline.collections, outbox: this.pipeline.outbox, prefix: this.context.config.OPENSIM_SUBJECT_PREFIX };
     let progress: RetryProgress | undefined;
+    const jobStarted = Date.now();
+    const seconds = () => ({ processing: (Date.now() - jobStarted) / 1000, sinceReceived: (Date.now() - Date.parse(command.receivedAt)) / 1000 });
     for (let attempt = 1; ; attempt++) {
       const started = Date.now();
       try {
         const now = new Date().toISOString();
-        const outcome = command.kind === 'plan-change' ? await processPlanChange(deps, command.request, now) : await processResourceOrder(deps, command.order, now);
-        logger.info({ ...ids, kind: command.kind, outcome, attempt, ms: Date.now() - started }, `${command.kind} ${outcome}`);
-        return outcome;
+        const decided = command.kind === 'plan-change' ? await processPlanChange(deps, command.request, now) : await processResourceOrder(deps, command.order, now);
+        const reason = decided.outcome === 'rejected' ? decided.reason : null;
+        this.context.metrics.requestDecided(command.kind, decided.outcome, reason, seconds());
+        logger.info({ ...ids, kind: command.kind, outcome: decided.outcome, reason: reason ?? undefined, attempt, ms: Date.now() - started }, `${command.kind} ${decided.outcome}`);
+        return decided;
       } catch (err) {
         const at = new Date().toISOString();
         progress = { attempts: attempt, firstError: progress?.firstError ?? describeError(err), lastError: describeError(err), firstAt: progress?.firstAt ?? at, lastAt: at };
@@ -81,6 +87,7 @@ export class CommandWorker implements Role {
           logger.error({ ...ids, err, attempt, terminal: isTerminal(err) }, `${command.kind} failed: dead-lettered`);
           const failed = failedOutcome(this.context.config.OPENSIM_SUBJECT_PREFIX, command, progress, at);
           if (failed) await this.pipeline.outbox.publishNow(failed);
+          this.context.metrics.requestDecided(command.kind, 'failed', isTerminal(err) ? 'TERMINAL_ERROR' : 'RETRIES_EXHAUSTED', seconds());
           throw new UnrecoverableError(progress.lastError);
         }
         const wait = backoffMs(policy, attempt);

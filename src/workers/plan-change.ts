@@ -3,16 +3,18 @@ import type { PlanChangeRequest } from '../contract/messages.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import type { OutboxPublisher } from '../relay/outbox.js';
 import { requestKey, type Collections } from '../store/documents.js';
-import { commitAppliedChange, findDecision, loadPlanChange, recordDecision, syncResources } from '../store/plan-change-store.js';
+import { commitAppliedChange, findDecision, loadPlanChange, recordDecision, syncResources, type References } from '../store/plan-change-store.js';
 import { failpoint } from './failpoints.js';
 
 export interface WorkerDeps {
   collections: Collections;
+  references: References;
   outbox: OutboxPublisher;
   prefix: string;
 }
 
-export type Outcome = 'applied' | 'rejected' | 'duplicate';
+/** What one job came to; a rejection carries its reason code (counted in /metrics). */
+export type Outcome = { outcome: 'applied' | 'duplicate' } | { outcome: 'rejected'; reason: string };
 
 /**
  * One plan-change request: load, decide, write once, publish. Safe to run again at any point
@@ -21,15 +23,15 @@ export type Outcome = 'applied' | 'rejected' | 'duplicate';
  */
 export async function processPlanChange(deps: WorkerDeps, request: PlanChangeRequest, now: Instant): Promise<Outcome> {
   const { collections: c, outbox } = deps;
-  const decided = await findDecision(c, request.requestId);
+  // Both at once: a duplicate is rare, and the load costs no more than waiting for the answer.
+  const [decided, { state, lineDoc }] = await Promise.all([findDecision(c, request.requestId), loadPlanChange(c, deps.references, request)]);
   if (decided) {
     // Decided before: nothing changes. Its events may still wait in an outbox after a crash.
     await outbox.flushQuietly(c.requests, decided._id);
     if (decided.lineId) await outbox.flushQuietly(c.lines, decided.lineId);
-    return 'duplicate';
+    return { outcome: 'duplicate' };
   }
 
-  const { state, lineDoc } = await loadPlanChange(c, request);
   const result = changePlan(request, state, now);
   switch (result.outcome) {
     case 'duplicate': {
@@ -38,27 +40,23 @@ export async function processPlanChange(deps: WorkerDeps, request: PlanChangeReq
       await syncResources(c, line);
       await recordDecision(c, { requestId: request.requestId, clientAccountId: request.clientAccountId, lineId: line.lineId, outcome: 'applied', reason: null, eventId: eventKeys.planChange(request.requestId, 'applied'), decidedAt: now, outbox: [] });
       await outbox.flushQuietly(c.lines, line.lineId);
-      return 'duplicate';
+      return { outcome: 'duplicate' };
     }
     case 'applied': {
       failpoint('plan-change:before-line-write');
-      await commitAppliedChange(c, lineDoc!, {
-        requestId: request.requestId,
-        line: result.line,
-        month: result.month,
-        outbox: entries(deps.prefix, result.events, now),
-      });
+      const pending = entries(deps.prefix, result.events, now);
+      await commitAppliedChange(c, lineDoc!, { requestId: request.requestId, line: result.line, month: result.month, outbox: pending });
       failpoint('plan-change:after-line-write');
       await syncResources(c, result.line);
       await recordDecision(c, { requestId: request.requestId, clientAccountId: request.clientAccountId, lineId: result.line.lineId, outcome: 'applied', reason: null, eventId: eventKeys.planChange(request.requestId, 'applied'), decidedAt: now, outbox: [] });
       await outbox.flushQuietly(c.lines, result.line.lineId);
-      return 'applied';
+      return { outcome: 'applied' };
     }
     case 'rejected': {
       const pending = entries(deps.prefix, result.events, now);
       await recordDecision(c, { requestId: request.requestId, clientAccountId: request.clientAccountId, lineId: state.line?.lineId ?? null, outcome: 'rejected', reason: result.reason, eventId: eventKeys.planChange(request.requestId, 'rejected'), decidedAt: now, outbox: pending });
-      await outbox.flushQuietly(c.requests, requestKey('plan-change', request.requestId));
-      return 'rejected';
+      await outbox.flushQuietly(c.requests, requestKey('plan-change', request.requestId), pending);
+      return { outcome: 'rejected', reason: result.reason };
     }
     default: {
       const unknown: never = result;

@@ -15,7 +15,7 @@ export async function processResourceOrder(deps: WorkerDeps, order: ResourceOrde
   const decided = await c.requests.findOne({ _id: key });
   if (decided) {
     await outbox.flushQuietly(c.requests, key);
-    return 'duplicate';
+    return { outcome: 'duplicate' };
   }
   const [existing, service, product] = await Promise.all([
     c.resources.findOne({ _id: order.resourceId }),
@@ -36,7 +36,7 @@ export async function processResourceOrder(deps: WorkerDeps, order: ResourceOrde
       // The resource was created by this order before a crash: record it, publish what waits.
       await record('applied', null, []);
       await outbox.flushQuietly(c.resources, order.resourceId);
-      return 'duplicate';
+      return { outcome: 'duplicate' };
     case 'applied': {
       const pending = entries(deps.prefix, result.events, now);
       if (result.created) {
@@ -46,12 +46,12 @@ export async function processResourceOrder(deps: WorkerDeps, order: ResourceOrde
       }
       await record('applied', null, []);
       await outbox.flushQuietly(c.resources, order.resourceId);
-      return 'applied';
+      return { outcome: 'applied' };
     }
     case 'rejected':
       await record('rejected', result.reason, entries(deps.prefix, result.events, now));
       await outbox.flushQuietly(c.requests, key);
-      return 'rejected';
+      return { outcome: 'rejected', reason: result.reason };
     default: {
       const unknown: never = result;
       throw new Error(`unknown outcome ${JSON.stringify(unknown)}`);

@@ -118,7 +118,7 @@ export class PipelineClient {
     await this.subscription?.unsubscribe();
     const names = naming(this.prefix);
     const jsm = await this.nc.jetstreamManager();
-    for (const stream of [names.commandStream, names.usageStream, names.eventStream]) await jsm.streams.delete(stream).catch(() => {});
+    for (const stream of [names.commandStream, names.usageStream, names.eventStream, names.advisoryStream]) await jsm.streams.delete(stream).catch(() => {});
     for (let p = 0; p < this.config.OPENSIM_PARTITIONS; p++) {
       const q = this.queue(p);
       await q.obliterate({ force: true }).catch(() => {});

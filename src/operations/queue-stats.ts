@@ -1,0 +1,70 @@
+import type { Queue } from 'bullmq';
+import type { JetStreamManager } from 'nats';
+import { COMMAND_CONSUMER } from '../producers/command-intake.js';
+import { isNotFound } from '../messaging/streams.js';
+import type { Naming } from '../messaging/subjects.js';
+
+export const JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export interface QueueStats {
+  queue: string;
+  counts: Record<JobState, number>;
+  /** Age of the job that has waited longest, null when none waits. */
+  oldestWaitingMs: number | null;
+  /** Jobs finished in the window, from BullMQ's per-minute metrics (kept a week in Redis). */
+  completedInWindow: number;
+  failedInWindow: number;
+  /** failed / (completed + failed) in the window; null when nothing finished. */
+  failureRate: number | null;
+}
+
+/** Counts per queue and state, oldest waiting age and failure rate over the last `windowMinutes`. */
+export async function queueStats(queues: readonly Queue[], windowMinutes = 60, now = Date.now()): Promise<QueueStats[]> {
+  return Promise.all(
+    queues.map(async (queue) => {
+      const [counts, oldest, completed, failed] = await Promise.all([
+        queue.getJobCounts(...JOB_STATES),
+        queue.getJobs(['wait'], 0, 0, true),
+        queue.getMetrics('completed', 0, windowMinutes - 1),
+        queue.getMetrics('failed', 0, windowMinutes - 1),
+      ]);
+      const completedInWindow = sum(completed.data);
+      const failedInWindow = sum(failed.data);
+      const finished = completedInWindow + failedInWindow;
+      return {
+        queue: queue.name,
+        counts: Object.fromEntries(JOB_STATES.map((s) => [s, counts[s] ?? 0])) as Record<JobState, number>,
+        oldestWaitingMs: oldest[0] ? Math.max(0, now - oldest[0].timestamp) : null,
+        completedInWindow,
+        failedInWindow,
+        failureRate: finished === 0 ? null : failedInWindow / finished,
+      };
+    }),
+  );
+}
+
+export interface IntakeStats {
+  stream: string;
+  consumer: string;
+  /** In the stream, not yet delivered to the intake. */
+  pending: number;
+  /** Delivered to an intake, not yet acknowledged (being enqueued). */
+  ackPending: number;
+  redelivered: number;
+}
+
+/** The stage before the queues: commands waiting in JetStream for the intake. Null before the consumer exists. */
+export async function intakeStats(jsm: JetStreamManager, names: Naming): Promise<IntakeStats | null> {
+  try {
+    const info = await jsm.consumers.info(names.commandStream, COMMAND_CONSUMER);
+    return { stream: names.commandStream, consumer: COMMAND_CONSUMER, pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+function sum(values: readonly (number | string)[]): number {
+  return values.reduce<number>((total, v) => total + Number(v), 0);
+}
