@@ -1,5 +1,6 @@
 import type { OutboxPublisher } from '../relay/outbox.js';
 import type { Collections } from '../store/documents.js';
+import type { References } from '../store/plan-change-store.js';
 import type { CommandQueues } from '../workers/command-queue-client.js';
 
 /** What the roles of one process share, built once the connections exist (see roles.ts). */
@@ -7,4 +8,6 @@ export interface Pipeline {
   readonly collections: Collections;
   readonly queues: CommandQueues;
   readonly outbox: OutboxPublisher;
+  /** Products and services, cached briefly (reference data read by every job). */
+  readonly references: References;
 }

@@ -18,24 +18,21 @@ export class OutboxPublisher {
   ) {}
 
   /** Publishes the pending events of one document, in order; returns how many were published. */
-  async flush<T extends WithOutbox>(collection: Collection<T>, id: string): Promise<number> {
+  async flush<T extends WithOutbox>(collection: Collection<T>, id: string, known?: OutboxEntry[]): Promise<number> {
     const js = this.js();
     if (!js) return 0;
-    const doc = (await collection.findOne({ _id: id } as never, { projection: { outbox: 1 } })) as WithOutbox | null;
-    const pending = doc?.outbox ?? [];
+    // The writer knows what it just appended: no need to read it back.
+    const pending = known ?? ((await collection.findOne({ _id: id } as never, { projection: { outbox: 1 } })) as WithOutbox | null)?.outbox ?? [];
     if (pending.length === 0) return 0;
-    const published: string[] = [];
-    try {
-      for (const entry of pending) {
-        failpoint('relay:before-publish');
-        await js.publish(entry.subject, JSON.stringify(entry.event), { msgID: entry.id });
-        published.push(entry.id);
-      }
-    } finally {
-      if (published.length > 0) {
-        await collection.updateOne({ _id: id } as never, { $pull: { outbox: { id: { $in: published } } } } as never);
-      }
+    failpoint('relay:before-publish');
+    // Sent in order on one connection, so JetStream stores them in order; the acks are awaited together.
+    const acks = await Promise.allSettled(pending.map((entry) => js.publish(entry.subject, JSON.stringify(entry.event), { msgID: entry.id })));
+    const published = pending.filter((_, k) => acks[k]!.status === 'fulfilled').map((entry) => entry.id);
+    if (published.length > 0) {
+      await collection.updateOne({ _id: id } as never, { $pull: { outbox: { id: { $in: published } } } } as never);
     }
+    const failure = acks.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+    if (failure) throw failure.reason;
     return published.length;
   }
 
@@ -57,9 +54,9 @@ export class OutboxPublisher {
   }
 
   /** Flushes, but a failure only logs: the state is committed and the sweeper publishes later. */
-  async flushQuietly<T extends WithOutbox>(collection: Collection<T>, id: string): Promise<void> {
+  async flushQuietly<T extends WithOutbox>(collection: Collection<T>, id: string, known?: OutboxEntry[]): Promise<void> {
     try {
-      await this.flush(collection, id);
+      await this.flush(collection, id, known);
     } catch (err) {
       this.logger.warn({ err, collection: collection.collectionName, id }, 'outbox publish deferred to the sweeper');
     }

@@ -7,8 +7,12 @@ import {
   type Collections,
   type LineDocument,
   type OutboxEntry,
+  type ProductDocument,
   type RequestDocument,
+  type ResourceDocument,
+  type ServiceDocument,
 } from './documents.js';
+import { ReferenceCache } from './reference-cache.js';
 import { insertOnce } from './insert-once.js';
 import { toRecord } from './strip.js';
 
@@ -18,28 +22,41 @@ export interface LoadedPlanChange {
 }
 
 /** Reads everything `changePlan` needs: the line, both services, both resources, the products of its history. */
-export async function loadPlanChange(c: Collections, request: PlanChangeRequest): Promise<LoadedPlanChange> {
-  const lineDoc = await c.lines.findOne({ _id: request.lineId });
+export async function loadPlanChange(c: Collections, references: References, request: PlanChangeRequest): Promise<LoadedPlanChange> {
+  // The line and the target in parallel: the target does not depend on the line.
+  const [lineDoc, target] = await Promise.all([c.lines.findOne({ _id: request.lineId }), c.resources.findOne({ _id: request.targetResourceId })]);
   const line = lineDoc?.line ?? null;
-  const [services, resources] = await Promise.all([
-    c.services.find({ _id: { $in: unique([line?.serviceRef, request.serviceRef]) } }).toArray(),
-    c.resources.find({ _id: { $in: unique([line?.activeResourceId, request.targetResourceId]) } }).toArray(),
+  const [services, current] = await Promise.all([
+    references.services.getMany(unique([line?.serviceRef, request.serviceRef])),
+    line && line.activeResourceId !== request.targetResourceId ? c.resources.findOne({ _id: line.activeResourceId }) : Promise.resolve(target),
   ]);
-  const resourceById = new Map(resources.map((r) => [r._id, toRecord(r, ['lineId', 'outbox']) as Resource]));
-  const productRefs = unique([...(line?.planHistory.map((h) => h.productRef) ?? []), ...resources.map((r) => r.productRef)]);
-  const products = await c.products.find({ _id: { $in: productRefs } }).toArray();
+  const productRefs = unique([...(line?.planHistory.map((h) => h.productRef) ?? []), target?.productRef, current?.productRef]);
+  const products = await references.products.getMany(productRefs);
   return {
     lineDoc,
     state: {
       line,
       services: Object.fromEntries(services.map((s) => [s._id, toRecord(s) as Service])),
-      currentResource: line ? (resourceById.get(line.activeResourceId) ?? null) : null,
-      targetResource: resourceById.get(request.targetResourceId) ?? null,
+      currentResource: line ? asResource(current) : null,
+      targetResource: asResource(target),
       products: Object.fromEntries(products.map((p) => [p._id, toRecord(p) as Product])),
       month: lineDoc?.month ?? null,
       decidedRequestIds: lineDoc?.decidedRequestIds ?? [],
     },
   };
+}
+
+export interface References {
+  products: ReferenceCache<ProductDocument>;
+  services: ReferenceCache<ServiceDocument>;
+}
+
+export function references(c: Collections): References {
+  return { products: new ReferenceCache(c.products), services: new ReferenceCache(c.services) };
+}
+
+function asResource(doc: ResourceDocument | null): Resource | null {
+  return doc ? (toRecord(doc, ['lineId', 'outbox']) as Resource) : null;
 }
 
 /**
@@ -75,13 +92,14 @@ export async function commitAppliedChange(
 export async function syncResources(c: Collections, line: Line): Promise<void> {
   const current = line.planHistory.at(-1);
   const previous = line.planHistory.at(-2);
-  await c.resources.updateOne({ _id: line.activeResourceId }, { $set: { state: 'active', lineId: line.lineId } });
-  if (previous && current && previous.resourceId !== current.resourceId) {
-    await c.resources.updateOne(
-      { _id: previous.resourceId, lineId: line.lineId },
-      { $set: { state: 'available', lineId: null } },
-    );
-  }
+  const released = previous && current && previous.resourceId !== current.resourceId ? previous.resourceId : undefined;
+  await c.resources.bulkWrite(
+    [
+      { updateOne: { filter: { _id: line.activeResourceId }, update: { $set: { state: 'active', lineId: line.lineId } } } },
+      ...(released ? [{ updateOne: { filter: { _id: released, lineId: line.lineId }, update: { $set: { state: 'available' as const, lineId: null } } } }] : []),
+    ],
+    { ordered: false },
+  );
 }
 
 /**

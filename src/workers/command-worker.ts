@@ -66,7 +66,7 @@ export class CommandWorker implements Role {
     const { logger } = this.context;
     const command = job.data;
     const ids = { jobId: job.id, requestId: messageIdOf(command), clientAccountId: command.kind === 'plan-change' ? command.request.clientAccountId : command.order.clientAccountId, lineId: command.kind === 'plan-change' ? command.request.lineId : undefined };
-    const deps = { collections: this.pipeline.collections, outbox: this.pipeline.outbox, prefix: this.context.config.OPENSIM_SUBJECT_PREFIX };
+    const deps = { collections: this.pipeline.collections, references: this.pipeline.references, outbox: this.pipeline.outbox, prefix: this.context.config.OPENSIM_SUBJECT_PREFIX };
     let progress: RetryProgress | undefined;
     const jobStarted = Date.now();
     const seconds = () => ({ processing: (Date.now() - jobStarted) / 1000, sinceReceived: (Date.now() - Date.parse(command.receivedAt)) / 1000 });
