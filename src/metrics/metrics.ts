@@ -48,7 +48,7 @@ export class Metrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'opensim_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'opensim_' });
   }
 
   /** One command decided (or found decided before: `duplicate`). */

@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunningSystem } from '../../src/app/system.js';
+import { eventually } from '../support/opensim-process.js';
+import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
+import { parsePrometheus, sumOf } from '../support/prometheus.js';
+
+const ACC = 'ADMIN';
+const TOKEN = 'test-admin-token-0123456789';
+
+const request = (id: string, line: string, target: string) => ({
+  requestId: id, clientAccountId: ACC, serviceRef: `SVC-${ACC}`, lineId: line, targetResourceId: target, requestedAt: '2026-11-15T10:00:00+01:00',
+});
+
+describe('admin HTTP surface', () => {
+  let client: PipelineClient | undefined;
+  let system: RunningSystem | undefined;
+
+  afterEach(async () => {
+    await system?.stop();
+    system = undefined;
+    await client?.cleanup();
+  });
+
+  it('/metrics: 401 without the token, and with it counters that match the events observed', async () => {
+    const env = isolatedEnv({ OPENSIM_ADMIN_TOKEN: TOKEN });
+    client = await PipelineClient.open(env);
+    await client.seed(fleet(ACC, 4));
+    system = await startInProcess(env);
+    const base = `http://127.0.0.1:${system.httpPort}`;
+
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+
+    // 3 applied, 2 rejected by rules (two reasons), 2 invalid payloads.
+    for (let i = 0; i < 3; i++) await client.planChange(request(`ok-${i}`, `${ACC}-L${i}`, `${ACC}-L${i}-FPC367678-0`));
+    await client.planChange(request('no-line', 'NOPE', `${ACC}-L3-FPC367678-0`));
+    await client.planChange(request('busy', `${ACC}-L3`, `${ACC}-L2-R20`));
+    await client.publish(`cmd.plan-change.${ACC}`, 'not json', 'bad-1');
+    await client.publish(`cmd.plan-change.${ACC}`, { requestId: 'bad-2' }, 'bad-2');
+    const outcomes = await client.waitForEvents((e) => e.type.startsWith('opensim.plan-change.'), 7);
+
+    const observed = (type: string, reason?: string) => new Set(outcomes.filter((e) => e.type === type && (reason === undefined || e.data.reason === reason)).map((e) => e.id)).size;
+    let samples = parsePrometheus('');
+    await eventually(async () => {
+      const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+      samples = parsePrometheus(await res.text());
+      return sumOf(samples, 'opensim_outbox_backlog') === 0 && sumOf(samples, 'opensim_queue_jobs', { state: 'completed' }) === 5;
+    }, 10_000);
+
+    const requests = (outcome: string, reason?: string) => sumOf(samples, 'opensim_requests_total', { kind: 'plan-change', outcome, ...(reason === undefined ? {} : { reason }) });
+    expect(requests('applied')).toBe(observed('opensim.plan-change.applied'));
+    expect(requests('applied')).toBe(3);
+    for (const reason of ['UNKNOWN_LINE', 'TARGET_NOT_AVAILABLE', 'INVALID_PAYLOAD']) {
+      expect(requests('rejected', reason)).toBe(observed('opensim.plan-change.rejected', reason));
+    }
+    expect(requests('rejected')).toBe(4);
+    expect(requests('failed')).toBe(observed('opensim.plan-change.failed'));
+    // Every job that went through the queues was timed once.
+    expect(sumOf(samples, 'opensim_processing_seconds_count')).toBe(5);
+    expect(sumOf(samples, 'opensim_request_latency_seconds_count')).toBe(5);
+    expect(sumOf(samples, 'opensim_dead_letters', { reason: 'INVALID_PAYLOAD', status: 'open' })).toBe(2);
+    expect(sumOf(samples, 'opensim_dead_lettered_total', { reason: 'INVALID_PAYLOAD' })).toBe(2);
+    expect(sumOf(samples, 'opensim_queue_jobs', { state: 'waiting' })).toBe(0);
+    expect(samples.filter((s) => s.name === 'opensim_queue_jobs').map((s) => s.labels.queue)).toContain(`${client.prefix}-commands-0`);
+    expect(sumOf(samples, 'opensim_intake_messages', { state: 'pending' })).toBe(0);
+    expect(sumOf(samples, 'opensim_process_resident_memory_bytes')).toBeGreaterThan(0);
+    // The hook the monitoring roles call; nothing crossed a threshold here.
+    expect(samples.some((s) => s.name === 'opensim_threshold_crossings_total')).toBe(false);
+    system.metrics.thresholdCrossed('ENVELOPE_80');
+    const after = parsePrometheus(await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text());
+    expect(sumOf(after, 'opensim_threshold_crossings_total', { threshold: 'ENVELOPE_80' })).toBe(1);
+  });
+
+  it('Bull Board: 401 without the token (with a Basic challenge for browsers), the board and its API with it', async () => {
+    const env = isolatedEnv({ OPENSIM_ADMIN_TOKEN: TOKEN });
+    client = await PipelineClient.open(env);
+    system = await startInProcess(env);
+    const base = `http://127.0.0.1:${system.httpPort}`;
+
+    const denied = await fetch(`${base}/admin/queues`);
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('www-authenticate')).toMatch(/Basic realm="opensim admin"/);
+    expect((await fetch(`${base}/admin/queues/api/queues`)).status).toBe(401);
+
+    const page = await fetch(`${base}/admin/queues`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toMatch(/<html/i);
+    // Its assets are served under the same path (relative to <base href="/admin/queues/">).
+    const script = /src="(static\/js\/main\.[^"]+\.js)"/.exec(html)![1]!;
+    const asset = await fetch(`${base}/admin/queues/${script}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toMatch(/javascript/);
+    expect((await fetch(`${base}/admin/queues/${script}`)).status).toBe(401);
+    // A browser sends Basic auth (any user, the token as password) with every asset and API call.
+    const basic = `Basic ${Buffer.from(`ops:${TOKEN}`).toString('base64')}`;
+    const api = await fetch(`${base}/admin/queues/api/queues?activeQueue=&page=1&jobsPerPage=10`, { headers: { authorization: basic } });
+    expect(api.status).toBe(200);
+    const body = (await api.json()) as { queues: { name: string; readOnlyMode: boolean }[] };
+    expect(body.queues.map((q) => q.name).sort()).toEqual(Array.from({ length: 4 }, (_, p) => `${client!.prefix}-commands-${p}`).sort());
+    expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
+    // Read-only: the board cannot retry or clean jobs behind the audited `opensim dlq`.
+    const clean = await fetch(`${base}/admin/queues/api/queues/${client.prefix}-commands-0/clean/failed`, { method: 'PUT', headers: { authorization: basic } });
+    expect(clean.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('with no OPENSIM_ADMIN_TOKEN the admin routes answer 503 and /healthz, /readyz stay open', async () => {
+    const env = isolatedEnv();
+    client = await PipelineClient.open(env);
+    system = await startInProcess(env);
+    const base = `http://127.0.0.1:${system.httpPort}`;
+    const metrics = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(metrics.status).toBe(503);
+    expect(await metrics.json()).toEqual({ error: 'admin routes are disabled: set OPENSIM_ADMIN_TOKEN' });
+    expect((await fetch(`${base}/admin/queues`)).status).toBe(503);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  });
+});
