@@ -32,11 +32,11 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
     if (!Number.isInteger(window) || window < 1 || window > 10_080) throw new UsageError(`--window '${values.window}': expected minutes between 1 and 10080`);
     const config = loadConfig(io.env);
     const names = naming(config.OPENSIM_SUBJECT_PREFIX);
-    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 5000, lazyConnect: true });
+    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 5000 });
     redis.on('error', () => {});
     const queues = new CommandQueues(config.OPENSIM_SUBJECT_PREFIX, config.OPENSIM_PARTITIONS, redis);
     try {
-      await redis.connect().catch((err: Error) => {
+      await redis.ping().catch((err: Error) => {
         throw new Error(`cannot reach Redis at ${hostOf(config.REDIS_URL)} (REDIS_URL): ${err.message}`);
       });
       const [stats, intake] = await Promise.all([queueStats(queues.queues, window), withNats(config, async (nc) => intakeStats(await nc.jetstreamManager(), names))]);

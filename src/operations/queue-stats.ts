@@ -26,11 +26,13 @@ export async function queueStats(queues: readonly Queue[], windowMinutes = 60, n
       const [counts, oldest, completed, failed] = await Promise.all([
         queue.getJobCounts(...JOB_STATES),
         queue.getJobs(['wait'], 0, 0, true),
-        queue.getMetrics('completed', 0, windowMinutes - 1),
-        queue.getMetrics('failed', 0, windowMinutes - 1),
+        finishedPerMinute(queue, 'completed', windowMinutes - 1),
+        finishedPerMinute(queue, 'failed', windowMinutes - 1),
       ]);
-      const completedInWindow = sum(completed.data);
-      const failedInWindow = sum(failed.data);
+      // BullMQ pushes a minute's count when the next job finishes in a later minute: what
+      // finished since the last push is meta.count − meta.prevCount.
+      const completedInWindow = completed.meta.count - completed.meta.prevCount + sum(completed.data);
+      const failedInWindow = failed.meta.count - failed.meta.prevCount + sum(failed.data);
       const finished = completedInWindow + failedInWindow;
       return {
         queue: queue.name,
@@ -63,6 +65,12 @@ export async function intakeStats(jsm: JetStreamManager, names: Naming): Promise
     if (isNotFound(err)) return null;
     throw err;
   }
+}
+
+/** The running minute (meta) and the `minutes` full minutes before it. */
+async function finishedPerMinute(queue: Queue, type: 'completed' | 'failed', minutes: number) {
+  // end -1 would mean "all": with no full minute wanted, read the meta alone.
+  return minutes > 0 ? queue.getMetrics(type, 0, minutes - 1) : { ...(await queue.getMetrics(type, 0, 0)), data: [] };
 }
 
 function sum(values: readonly (number | string)[]): number {
