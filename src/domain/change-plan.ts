@@ -136,7 +136,7 @@ function apply(command: ChangePlanCommand, checked: Checked, now: Instant): Chan
   const planHistory = [...line.planHistory, { resourceId: target.resourceId, productRef: target.productRef, effectiveAt: appliedAt, requestId: command.requestId }];
   const changedLine: Line = { ...line, activeResourceId: target.resourceId, planHistory, lastAppliedRequestedAt: normaliseInstant(command.requestedAt) };
   const replanned = replan(opened.record, { lineId: line.lineId, clientAccountId, planHistory, products });
-  const evaluated = evaluateThresholds(replanned, { kind: 'plan-change', requestId: command.requestId });
+  const evaluated = evaluateThresholds(replanned);
   const record = evaluated.record;
 
   const applied = domainEvent('opensim.plan-change.applied', eventKeys.planChange(command.requestId, 'applied'), {

@@ -170,14 +170,8 @@ describe('changePlan — applied', () => {
       ['threshold:L1:2026-11:REDUCTION:1', 4 * GiB, 6 * GiB],
       ['threshold:L1:2026-11:BLOCK:1', 5 * GiB, 6 * GiB],
     ]);
-    expect(eventsOfType(result.events, 'opensim.line.data-state.changed')).toEqual([
-      {
-        key: 'data-state:L1:2026-11:plan-change:req-1',
-        type: 'opensim.line.data-state.changed',
-        subjectKind: 'mon',
-        data: { lineId: 'L1', clientAccountId: 'ACME', month: '2026-11', from: 'normal', to: 'blocked', reason: 'BLOCK' },
-      },
-    ]);
+    // The decision is the record; the alert consumer enforces it and announces the change.
+    expect(eventsOfType(result.events, 'opensim.line.data-state.changed')).toEqual([]);
     expect(eventsOfType(result.events, 'opensim.envelope.recomputed')[0]?.data.dataState).toBe('blocked');
   });
 
@@ -190,7 +184,7 @@ describe('changePlan — applied', () => {
     expect(result.month.crossed).toEqual([]);
     expect(result.month.dataState).toBe('normal');
     expect(result.month.crossingCounts).toMatchObject({ REDUCTION: 1, BLOCK: 1 });
-    expect(eventsOfType(result.events, 'opensim.line.data-state.changed')[0]?.data).toMatchObject({ from: 'blocked', to: 'normal', reason: 'PLAN_CHANGE' });
+    expect(eventsOfType(result.events, 'opensim.envelope.recomputed')[0]?.data).toMatchObject({ cause: 'plan-change', dataState: 'normal' });
   });
 
   it('given a metered line, when moved to another metered product, then there is no envelope and no overage exposure', () => {
@@ -215,7 +209,6 @@ describe('changePlan — applied', () => {
     expect(result.month.usage).toEqual({ frBytes: 0, euBytes: 0, spendCents: 0 });
     expect(result.events.map((e) => e.key)).toEqual([
       'envelope:L1:2026-11:month-start',
-      'data-state:L1:2026-11:month-start',
       'plan-change:req-1:applied',
       'envelope:L1:2026-11:plan-change:req-1',
     ]);

@@ -1,7 +1,8 @@
 /**
  * Month rollover: at the start of a Paris month the envelope is the current plan's (prorated
  * from activation for a line activated that month), usage restarts at zero, crossings are
- * cleared and a reduced or blocked line is back to normal.
+ * cleared and a reduced or blocked line is back to normal (the record's decided state; lifting
+ * the enforcement is the threshold-alert consumer's, on `envelope.recomputed` cause month-start).
  */
 import { assertMonth, parisMonth, type Instant, type Month } from './calendar.js';
 import type { ProductCatalog } from './catalog.js';
@@ -32,22 +33,11 @@ export function startMonth(state: RollMonthState, month: Month): { record: LineM
   const { line, clientAccountId, products } = state;
   const record = openMonth({ lineId: line.lineId, clientAccountId, planHistory: line.planHistory, products }, month);
   const cause = activatedIn(line.activatedAt, month) ? 'activation' : 'month-start';
+  // A reduced or blocked line is normal again in the new month: the record says so, and the
+  // threshold-alert consumer lifts the enforcement when it sees this event (enforcement.ts).
   const events: DomainEvent[] = [
     domainEvent('opensim.envelope.recomputed', eventKeys.envelope(line.lineId, month, cause), envelopeRecomputedData(record, cause)),
   ];
-  const previous = state.month?.dataState ?? 'normal';
-  if (previous !== 'normal') {
-    events.push(
-      domainEvent('opensim.line.data-state.changed', eventKeys.dataState(line.lineId, month, 'month-start'), {
-        lineId: line.lineId,
-        clientAccountId,
-        month,
-        from: previous,
-        to: 'normal',
-        reason: 'MONTH_START',
-      }),
-    );
-  }
   return { record, events };
 }
 

@@ -4,7 +4,7 @@ import { FIVE, GiB, aLine, aMonth, eventsOfType, products } from './spec-support
 import { registerLine } from './line.js';
 
 describe('rollMonth', () => {
-  it('given a blocked November, when December starts, then usage is zero, crossings cleared, state normal, envelope the current plan’s', () => {
+  it('given a blocked November, when December starts, then usage is zero, crossings cleared, state normal, envelope the current plan’s (the alert consumer lifts the block on this event)', () => {
     const line = aLine();
     const november = { ...aMonth(line, '2026-11', { frBytes: 21 * GiB, spendCents: 900 }), crossed: ['ENVELOPE_80' as const, 'BLOCK' as const], dataState: 'blocked' as const };
     const result = rollMonth({ line, clientAccountId: 'ACME', products, month: november }, '2026-12');
@@ -12,9 +12,8 @@ describe('rollMonth', () => {
     expect(result.month).toMatchObject({ month: '2026-12', usage: { frBytes: 0, euBytes: 0, spendCents: 0 }, crossed: [], dataState: 'normal' });
     expect(result.month.envelope.totalBytes).toBe(20 * GiB);
     expect(result.month.crossingCounts).toEqual({ ENVELOPE_80: 0, ENVELOPE_100: 0, REDUCTION: 0, BLOCK: 0, COST_CAP: 0 });
-    expect(result.events.map((e) => e.key)).toEqual(['envelope:L1:2026-12:month-start', 'data-state:L1:2026-12:month-start']);
+    expect(result.events.map((e) => e.key)).toEqual(['envelope:L1:2026-12:month-start']);
     expect(eventsOfType(result.events, 'opensim.envelope.recomputed')[0]?.data).toMatchObject({ cause: 'month-start', overageExposureBytes: 0, dataState: 'normal' });
-    expect(eventsOfType(result.events, 'opensim.line.data-state.changed')[0]?.data).toEqual({ lineId: 'L1', clientAccountId: 'ACME', month: '2026-12', from: 'blocked', to: 'normal', reason: 'MONTH_START' });
   });
 
   it('given a normal November, when December starts, then only the envelope is announced', () => {

@@ -3,13 +3,13 @@
  *
  * Check order: duplicate (usageId already recorded), UNKNOWN_LINE, TENANT_MISMATCH.
  * Usage of the current month (or later, for a clock slightly behind) is live: thresholds are
- * evaluated and crossings and data-state changes reported. Usage of an earlier month only
+ * evaluated and crossings reported (the record's data state follows them). Usage of an earlier month only
  * updates that month's counters: the month is closed, nothing is acted on any more.
  * Bytes count against the envelope whatever the zone (France and Europe add up).
  */
 import { parisMonth, type Instant } from './calendar.js';
 import { InconsistentStateError, type ProductCatalog, type Service } from './catalog.js';
-import { domainEvent, eventKeys, type DomainEvent } from './events.js';
+import { domainEvent, eventKeys, type DomainEvent, type DomainEventOf } from './events.js';
 import type { Line } from './line.js';
 import { openMonth, remainingBytes, usageView, type LineMonth } from './line-month.js';
 import { evaluateThresholds } from './monitoring.js';
@@ -59,18 +59,23 @@ export function recordUsage(command: RecordUsageCommand, state: RecordUsageState
   const live = month >= parisMonth(now);
   const opened = monthRecord(state, line, service.clientAccountId, month, live);
   const counted = addUsage(opened.record, command);
-  const evaluated = live ? evaluateThresholds(counted, { kind: 'usage', usageId: command.usageId }) : { record: counted, events: [] };
+  const evaluated = live ? evaluateThresholds(counted) : { record: counted, events: [] };
   const record = evaluated.record;
-  const updated = domainEvent('opensim.usage.updated', eventKeys.usage(line.lineId, command.usageId), {
-    lineId: line.lineId,
+  const updated = usageUpdated(record, command.usageId);
+  return { outcome: 'recorded', month: record, events: [...opened.events, updated, ...evaluated.events] };
+}
+
+/** `usage.updated` for a record, named by the last usage id counted in it. */
+export function usageUpdated(record: LineMonth, usageId: string): DomainEventOf<'opensim.usage.updated'> {
+  return domainEvent('opensim.usage.updated', eventKeys.usage(record.lineId, usageId), {
+    lineId: record.lineId,
     clientAccountId: record.clientAccountId,
-    month,
+    month: record.month,
     usage: usageView(record),
     envelopeBytes: record.envelope.totalBytes,
     remainingBytes: remainingBytes(record),
     dataState: record.dataState,
   });
-  return { outcome: 'recorded', month: record, events: [...opened.events, updated, ...evaluated.events] };
 }
 
 function addUsage(record: LineMonth, command: RecordUsageCommand): LineMonth {
