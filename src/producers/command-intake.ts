@@ -4,6 +4,7 @@ import { naming, type Naming } from '../messaging/subjects.js';
 import { ensureStreams, isNotFound } from '../messaging/streams.js';
 import type { Pipeline } from '../app/pipeline.js';
 import { insertOnce } from '../store/insert-once.js';
+import { failpoint } from '../workers/failpoints.js';
 import { parseCommand, type ParsedCommand } from './parse-command.js';
 import { invalidPayloadLetter, streamLetterId } from './invalid-payload.js';
 
@@ -108,6 +109,7 @@ export class CommandIntake implements Role {
       msg.term();
       return;
     }
+    failpoint('intake:before-enqueue');
     await this.pipeline.queues.enqueue(parsed.job);
     msg.ack();
   }
