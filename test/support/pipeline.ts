@@ -4,6 +4,7 @@ import { connect, headers, type NatsConnection, type Subscription } from 'nats';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { natsAccessOptions } from '../../src/infra/nats-options.js';
 import { startSystem, type RunningSystem } from '../../src/app/system.js';
 import { allRoles } from '../../src/app/roles.js';
 import { naming } from '../../src/messaging/subjects.js';
@@ -49,7 +50,7 @@ export class PipelineClient {
 
   static async open(env: Record<string, string>): Promise<PipelineClient> {
     const config = loadConfig(env);
-    const nc = await connect({ servers: config.NATS_URL });
+    const nc = await connect({ servers: config.NATS_URL, ...natsAccessOptions(config) });
     const mongo = await new MongoClient(config.MONGO_URL).connect();
     const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
     const client = new PipelineClient(env, config, nc, mongo, redis);
