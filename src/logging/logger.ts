@@ -12,11 +12,12 @@ export function mask(value: unknown): string {
 const sensitivePaths = ['msisdn', 'iccid', '*.msisdn', '*.iccid', '*.*.msisdn', '*.*.iccid'];
 
 /** The one logger of the process: JSON, one event per line. */
-export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({
+export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', destination?: pino.DestinationStream): Logger {
+  const options = {
     level,
     base: { service: 'opensim' },
-    redact: { paths: sensitivePaths, censor: (value) => mask(value) },
+    redact: { paths: sensitivePaths, censor: (value: unknown) => mask(value) },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
