@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '../../src/contract/messages.js';
 import { spawnOpensim, type OpensimProcess } from '../support/opensim-process.js';
 import { fleet, isolatedEnv, PipelineClient } from '../support/pipeline.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 const ACCOUNTS = 10;
 const LINES = 50;
@@ -24,12 +25,64 @@ const outcomeIds = (client: PipelineClient) => new Set(client.events.filter(isOu
 
 describe('graceful shutdown', () => {
   let client: PipelineClient | undefined;
+  let proxy: TcpProxy | undefined;
   const processes: OpensimProcess[] = [];
 
   afterEach(async () => {
-    for (const p of processes) await p.kill('SIGKILL');
+    for (const p of processes.splice(0)) await p.kill('SIGKILL');
+    await proxy?.close();
+    proxy = undefined;
     await client?.cleanup();
   });
+
+  /** A process whose MongoDB the test can cut, with one request stuck retrying in a job. */
+  async function processWithStuckJob(grace: string): Promise<OpensimProcess> {
+    const env = isolatedEnv({ LOG_LEVEL: 'info', OPENSIM_SHUTDOWN_GRACE_MS: grace, OPENSIM_RETRY_ATTEMPTS: '100', OPENSIM_RETRY_BASE_MS: '100', OPENSIM_RETRY_MAX_MS: '300' });
+    client = await PipelineClient.open(env);
+    await client.seed(fleet('STUCK', 1));
+    proxy = await startTcpProxy(env.MONGO_URL!, 27017);
+    const url = new URL(proxy.url(env.MONGO_URL!));
+    url.searchParams.set('serverSelectionTimeoutMS', '300');
+    const opensim = spawnOpensim(['start'], { ...env, MONGO_URL: url.toString() });
+    processes.push(opensim);
+    await opensim.waitForLog((l) => l.msg === 'command intake consuming');
+    await proxy.cut();
+    await client.planChange({ requestId: 'stuck-1', clientAccountId: 'STUCK', serviceRef: 'SVC-STUCK', lineId: 'STUCK-L0', targetResourceId: 'STUCK-L0-FPC367678-0', requestedAt: '2026-11-15T10:00:00+01:00' });
+    await opensim.waitForLog((l) => /attempt failed; retrying/.test(l.msg));
+    return opensim;
+  }
+
+  it('a job that cannot finish within the grace period: exit 0 when it expires; after a restart the request is applied once', async () => {
+    const first = await processWithStuckJob('1500');
+    const signalled = Date.now();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const stopMs = Date.now() - signalled;
+    expect(stopMs).toBeGreaterThanOrEqual(1400);
+    expect(stopMs).toBeLessThan(10_000);
+    await first.waitForLog((l) => /did not close within the grace period/.test(l.msg));
+
+    await proxy!.restore();
+    // The job's lock (2 s in tests) expires and the restarted worker takes it over.
+    processes.push(spawnOpensim(['start'], client!.env));
+    await client!.waitForEvents((e) => e.type === 'opensim.plan-change.applied' && e.data.requestId === 'stuck-1', 1, 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(new Set(client!.events.filter((e) => e.data.requestId === 'stuck-1').map((e) => e.id))).toEqual(new Set(['plan-change:stuck-1:applied']));
+    expect((await client!.db.collection('lines').findOne({ _id: 'STUCK-L0' as never }))!.version).toBe(1);
+  }, 60_000);
+
+  it('a second signal exits at once, without waiting for the grace period', async () => {
+    const opensim = await processWithStuckJob('30000');
+    opensim.child.kill('SIGTERM');
+    await opensim.waitForLog((l) => l.msg === 'shutting down');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(opensim.child.exitCode).toBeNull();
+    const second = Date.now();
+    opensim.child.kill('SIGINT');
+    expect(await opensim.exited).toBe(1);
+    expect(Date.now() - second).toBeLessThan(2000);
+    expect(opensim.logs.some((l) => l.msg === 'second signal: exiting at once')).toBe(true);
+  }, 60_000);
 
   it('SIGTERM during a burst of 2,000 requests, then a restart: every request has exactly one outcome and none is applied twice', async () => {
     const env = isolatedEnv({ LOG_LEVEL: 'info', OPENSIM_PARTITIONS: '8', OPENSIM_SHUTDOWN_GRACE_MS: '10000', OPENSIM_INTAKE_ACK_WAIT_MS: '3000' });
@@ -40,14 +93,18 @@ describe('graceful shutdown', () => {
     processes.push(first);
     await first.waitForLog((l) => l.msg === 'command intake consuming');
 
-    // The burst: round by round, so each line's requests reach the stream in order.
+    // The burst: round by round, so each line's requests reach the stream in order, at about
+    // 250 a second, so that it is still being published when SIGTERM comes and after the restart.
     const started = Date.now();
     let published = 0;
     const burst = (async () => {
       for (let r = 0; r < ROUNDS; r++) {
-        const round: Promise<void>[] = [];
-        for (let a = 0; a < ACCOUNTS; a++) for (let i = 0; i < LINES; i++) round.push(client!.planChange(request(a, i, r)).then(() => void published++));
-        await Promise.all(round);
+        const round = Array.from({ length: ACCOUNTS * LINES }, (_, k) => request(Math.floor(k / LINES), k % LINES, r));
+        for (let k = 0; k < round.length; k += 50) {
+          await Promise.all(round.slice(k, k + 50).map((body) => client!.planChange(body)));
+          published += Math.min(50, round.length - k);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
       }
     })();
 
@@ -62,11 +119,12 @@ describe('graceful shutdown', () => {
     const atExit = outcomeIds(client).size;
     expect(code).toBe(0);
     await first.waitForLog((l) => l.msg === 'stopped');
-    await burst;
+    expect(publishedAtSignal).toBeLessThan(TOTAL);
     expect(atExit).toBeLessThan(TOTAL);
 
     const second = spawnOpensim(['start'], env);
     processes.push(second);
+    await burst;
     await client.waitForEvents(isOutcome, TOTAL, 90_000);
     while (outcomeIds(client).size < TOTAL && Date.now() - signalled < 120_000) await new Promise((r) => setTimeout(r, 50));
     const totalMs = Date.now() - started;
