@@ -121,7 +121,10 @@ function inboundMessage(spec: InboundSpec): Json {
     contentType: 'application/json',
     headers: {
       type: 'object',
-      properties: { 'Nats-Msg-Id': { type: 'string', description: `Set by the publisher to the body's \`${spec.idField}\`: JetStream drops duplicates.` } },
+      properties: {
+        'Nats-Msg-Id': { type: 'string', description: `Set by the publisher to the body's \`${spec.idField}\`: JetStream drops duplicates. A message republished by \`opensim dlq retry\` carries \`retry:<dead letter id>:<n>\` instead.` },
+        'Opensim-Retry-Of': { type: 'string', description: 'Only on a message republished by `opensim dlq retry`: the id of the dead letter it came from. The body is the original, byte for byte.' },
+      },
       required: ['Nats-Msg-Id'],
     },
     payload: ref(`components/schemas/${spec.name}`),
