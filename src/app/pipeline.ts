@@ -1,4 +1,5 @@
 import type { OutboxPublisher } from '../relay/outbox.js';
+import type { Clock } from './clock.js';
 import type { Collections } from '../store/documents.js';
 import type { References } from '../store/plan-change-store.js';
 import type { CommandQueues } from '../workers/command-queue-client.js';
@@ -10,4 +11,6 @@ export interface Pipeline {
   readonly outbox: OutboxPublisher;
   /** Products and services, cached briefly (reference data read by every job). */
   readonly references: References;
+  /** "Now" of every decision (tests run a plan change on the 15th, a rollover at the month boundary). */
+  readonly clock: Clock;
 }

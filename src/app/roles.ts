@@ -6,6 +6,8 @@ import { Relay } from '../relay/relay.js';
 import { collections, ensureIndexes, type Collections } from '../store/documents.js';
 import { CommandQueues } from '../workers/command-queue-client.js';
 import { CommandWorker } from '../workers/command-worker.js';
+import { systemClock, type Clock } from './clock.js';
+import { monitoringRoles } from './monitoring-roles.js';
 import type { Pipeline } from './pipeline.js';
 import type { Role, RoleContext } from './system.js';
 
@@ -14,13 +16,16 @@ import type { Role, RoleContext } from './system.js';
  * others share; they read it when they start. They stop in reverse order: the intake stops
  * pulling, the workers finish their jobs, and only then does the relay flush a last time.
  */
-export function allRoles(): Role[] {
-  const wiring = new Wiring();
-  return [wiring, new Relay(wiring), new MaxDeliveriesCollector(wiring), new CommandWorker(wiring), new CommandIntake(wiring), new AdminSurface(wiring)];
+export function allRoles(options: { clock?: Clock } = {}): Role[] {
+  const wiring = new Wiring(options.clock);
+  return [wiring, new Relay(wiring), new MaxDeliveriesCollector(wiring), new CommandWorker(wiring), new CommandIntake(wiring), new AdminSurface(wiring), ...monitoringRoles(wiring)];
 }
 
 class Wiring implements Role, Pipeline {
   readonly name = 'wiring';
+
+  constructor(readonly clock: Clock = systemClock) {}
+
   collections!: Collections;
   queues!: CommandQueues;
   outbox!: OutboxPublisher;

@@ -8,6 +8,7 @@ export interface Command {
 export const commands: Record<string, Command> = {
   start: lazy('start all roles (producers, workers, relay, HTTP) in one process', () => import('./start.js')),
   seed: lazy('seed <file>: load a fixture file into MongoDB', () => import('./seed.js')),
+  alerts: lazy('the threshold-alert consumer alone (warn, throttle, block); also a role of start', () => import('./alerts.js')),
   envelope: lazy('envelope --catalog <file> --plan <productRef>@<instant> [--plan …] [--month YYYY-MM]', () => import('./envelope.js')),
   dlq: lazy('dlq list|show|retry|discard: dead letters, retried through the normal pipeline (opensim dlq --help)', () => import('./dlq.js')),
   audit: lazy('audit [--since …] [--by NAME]: operator actions (who, when, what)', () => import('./audit.js')),

@@ -50,6 +50,20 @@ export const configSchema = z.object({
   NATS_TLS_CA: z.string().optional(),
   /** Inbox prefix of this process's request replies, for servers whose permissions confine each user to its own inboxes. */
   NATS_INBOX_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).optional(),
+  // Usage monitoring, threshold alerts and month rollover (README, "Monitoring"):
+  /** Usage messages delivered and not yet acknowledged, at most (JetStream's max_ack_pending): the memory bound under a burst. */
+  OPENSIM_USAGE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(5_000),
+  /** Usage records written in one batch, at most (one update per line per batch). */
+  OPENSIM_USAGE_BATCH_MAX: z.coerce.number().int().min(1).max(50_000).default(2_000),
+  OPENSIM_USAGE_ACK_WAIT_MS: z.coerce.number().int().min(500).default(60_000),
+  /** At most one usage.updated per line per interval (the last one always sent). */
+  OPENSIM_USAGE_UPDATED_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
+  /** When the month rollover runs, a cron pattern read in Europe/Paris time. */
+  OPENSIM_ROLLOVER_CRON: z.string().min(9).default('0 0 1 * *'),
+  OPENSIM_ROLLOVER_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
+  /** Set: warnings are POSTed there (JSON, Idempotency-Key header). Unset: the SMS text is recorded in MongoDB. */
+  OPENSIM_ALERTS_WEBHOOK_URL: urlWithSchemes('OPENSIM_ALERTS_WEBHOOK_URL', ['http', 'https']).optional(),
+  OPENSIM_ALERTS_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -49,7 +49,10 @@ export interface UsageBatchResult {
 }
 
 export function recordUsageBatch(commands: readonly RecordUsageCommand[], state: UsageBatchState, now: Instant): UsageBatchResult {
-  const ordered = [...commands].sort((a, b) => (parisMonth(a.occurredAt) < parisMonth(b.occurredAt) ? -1 : parisMonth(a.occurredAt) > parisMonth(b.occurredAt) ? 1 : 0));
+  const ordered = commands
+    .map((command, index) => ({ command, index, month: parisMonth(command.occurredAt) }))
+    .sort((a, b) => (a.month === b.month ? a.index - b.index : a.month < b.month ? -1 : 1))
+    .map((entry) => entry.command);
   const seen = new Set(state.recordedUsageIds);
   const result: UsageBatchResult = { month: state.month, lastUsageId: null, closed: [], events: [], recorded: [], rejected: [], duplicates: [] };
 

@@ -35,7 +35,7 @@ export class Relay implements Role {
       const letters = await collectDeadLetters(this.pipeline.queues.queues, c, config.OPENSIM_SUBJECT_PREFIX);
       if (letters.length > 0) logger.warn({ deadLetters: letters }, 'dead-lettered');
       let published = 0;
-      for (const collection of [c.lines, c.requests, c.resources, c.deadLetters] as const) {
+      for (const collection of [c.lines, c.requests, c.resources, c.deadLetters, c.lineMonths] as const) {
         published += await this.pipeline.outbox.sweep(collection as never, Math.max(1000, config.OPENSIM_RELAY_INTERVAL_MS));
       }
       if (published > 0) logger.info({ published }, 'relay published pending events');

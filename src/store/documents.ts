@@ -1,6 +1,7 @@
 import type { Db, Collection } from 'mongodb';
 import type { CloudEvent } from '../contract/messages.js';
 import type { Line, LineMonth, Product, Resource, Service } from '../domain/index.js';
+import type { LineMonitoringFields, LineMonthDocument, NotificationDocument, UsageClaimDocument } from './monitoring-documents.js';
 
 /**
  * The MongoDB documents. Every state change of a line is one update of its LineDocument,
@@ -15,7 +16,8 @@ export interface OutboxEntry {
   event: CloudEvent;
 }
 
-export interface LineDocument {
+/** With the usage, coalescing and enforcement fields of monitoring (monitoring-documents.ts). */
+export interface LineDocument extends LineMonitoringFields {
   _id: string; // lineId
   version: number;
   clientAccountId: string;
@@ -102,6 +104,9 @@ export interface Collections {
   requests: Collection<RequestDocument>;
   deadLetters: Collection<DeadLetterDocument>;
   audit: Collection<AuditDocument>;
+  usage: Collection<UsageClaimDocument>;
+  lineMonths: Collection<LineMonthDocument>;
+  notifications: Collection<NotificationDocument>;
 }
 
 export function collections(db: Db): Collections {
@@ -113,6 +118,9 @@ export function collections(db: Db): Collections {
     requests: db.collection<RequestDocument>('requests'),
     deadLetters: db.collection<DeadLetterDocument>('deadLetters'),
     audit: db.collection<AuditDocument>('audit'),
+    usage: db.collection<UsageClaimDocument>('usage'),
+    lineMonths: db.collection<LineMonthDocument>('lineMonths'),
+    notifications: db.collection<NotificationDocument>('notifications'),
   };
 }
 
@@ -127,5 +135,9 @@ export async function ensureIndexes(c: Collections): Promise<void> {
     c.deadLetters.createIndex({ 'outbox.event.time': 1 }),
     c.deadLetters.createIndex({ clientAccountId: 1, lastAt: -1 }),
     c.audit.createIndex({ at: -1 }),
+    c.lines.createIndex({ 'month.month': 1 }),
+    c.lines.createIndex({ 'usageNotice.dueAt': 1 }, { sparse: true }),
+    c.lineMonths.createIndex({ 'outbox.event.time': 1 }),
+    c.notifications.createIndex({ lineId: 1, at: 1 }),
   ]);
 }

@@ -73,7 +73,7 @@ export class CommandWorker implements Role {
     for (let attempt = 1; ; attempt++) {
       const started = Date.now();
       try {
-        const now = new Date().toISOString();
+        const now = this.pipeline.clock().toISOString();
         const decided = command.kind === 'plan-change' ? await processPlanChange(deps, command.request, now) : await processResourceOrder(deps, command.order, now);
         const reason = decided.outcome === 'rejected' ? decided.reason : null;
         this.context.metrics.requestDecided(command.kind, decided.outcome, reason, seconds());

@@ -4,6 +4,10 @@
  * leaves behind. Unset in production; reaching a failpoint costs one string comparison.
  */
 export type FailpointName =
+  // Usage counting (src/usage/usage-writer.ts): after the claims, after the line commits, after the claims are settled.
+  | 'usage:after-claims'
+  | 'usage:after-commit'
+  | 'usage:after-settle'
   | 'plan-change:before-line-write'
   | 'plan-change:after-line-write'
   | 'relay:before-publish'

@@ -7,6 +7,8 @@ import { createLogger } from '../../src/logging/logger.js';
 import { natsAccessOptions } from '../../src/infra/nats-options.js';
 import { startSystem, type RunningSystem } from '../../src/app/system.js';
 import { allRoles } from '../../src/app/roles.js';
+import type { Clock } from '../../src/app/clock.js';
+import { rolloverQueueName } from '../../src/rollover/month-rollover.js';
 import { naming } from '../../src/messaging/subjects.js';
 import { commandQueueName } from '../../src/workers/command-queues.js';
 import { Queue } from 'bullmq';
@@ -125,6 +127,9 @@ export class PipelineClient {
       await q.obliterate({ force: true }).catch(() => {});
       await q.close();
     }
+    const rollover = new Queue(rolloverQueueName(this.prefix), { connection: this.redis });
+    await rollover.obliterate({ force: true }).catch(() => {});
+    await rollover.close();
     await this.db.dropDatabase().catch(() => {});
     await this.nc.drain();
     await this.mongo.close();
@@ -133,9 +138,9 @@ export class PipelineClient {
 }
 
 /** The whole system in this process, as `opensim start` runs it. */
-export async function startInProcess(env: Record<string, string>): Promise<RunningSystem> {
+export async function startInProcess(env: Record<string, string>, options: { clock?: Clock } = {}): Promise<RunningSystem> {
   const config = loadConfig(env);
-  const system = await startSystem(config, createLogger(config.LOG_LEVEL), allRoles());
+  const system = await startSystem(config, createLogger(config.LOG_LEVEL), allRoles(options));
   const deadline = Date.now() + 20_000;
   while (!(await system.readiness.check()).ready) {
     if (Date.now() > deadline) throw new Error(`system not ready: ${JSON.stringify(await system.readiness.check())}`);

@@ -1,0 +1,54 @@
+import { systemClock, type Clock } from '../app/clock.js';
+import type { Role, RoleContext } from '../app/system.js';
+import { OutboxPublisher } from '../relay/outbox.js';
+import { collections, type Collections } from '../store/documents.js';
+import { ThresholdAlerts, type AlertsPipeline } from './threshold-alerts.js';
+
+/**
+ * The threshold-alert consumer alone (`opensim alerts`), for scaling it apart from the
+ * pipeline: what it shares with nothing else is built here, and a sweeper publishes what its
+ * own writes left in outboxes (the relay's job in `opensim start`).
+ */
+export function alertRoles(options: { clock?: Clock } = {}): Role[] {
+  const wiring = new AlertsWiring(options.clock ?? systemClock);
+  return [wiring, new LineOutboxSweeper(wiring), new ThresholdAlerts(wiring)];
+}
+
+class AlertsWiring implements Role, AlertsPipeline {
+  readonly name = 'alerts-wiring';
+  collections!: Collections;
+  outbox!: OutboxPublisher;
+
+  constructor(readonly clock: Clock) {}
+
+  async start(context: RoleContext): Promise<void> {
+    this.collections = collections(context.connections.mongo.db());
+    this.outbox = new OutboxPublisher(() => context.connections.nats()?.jetstream(), context.logger);
+  }
+
+  async stop(): Promise<void> {}
+}
+
+class LineOutboxSweeper implements Role {
+  readonly name = 'line-outbox-sweeper';
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly pipeline: AlertsPipeline) {}
+
+  async start(context: RoleContext): Promise<void> {
+    const every = context.config.OPENSIM_RELAY_INTERVAL_MS;
+    const tick = () => {
+      this.timer = setTimeout(() => {
+        void this.pipeline.outbox
+          .sweep(this.pipeline.collections.lines, Math.max(1000, every))
+          .catch((err) => context.logger.debug({ err }, 'outbox sweep incomplete; next pass retries'))
+          .finally(tick);
+      }, every);
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,15 @@
+import { ThresholdAlerts } from '../alerts/threshold-alerts.js';
+import { MonthRollover } from '../rollover/month-rollover.js';
+import { UsageIntake } from '../usage/usage-intake.js';
+import { UsageNotices } from '../usage/usage-notices.js';
+import type { Pipeline } from './pipeline.js';
+import type { Role } from './system.js';
+
+/**
+ * The roles of usage monitoring (README, "Monitoring"), started after the command pipeline's
+ * (and so stopped before it): usage intake, held-back usage.updated, threshold alerts, month
+ * rollover. `opensim alerts` runs the alert consumer alone.
+ */
+export function monitoringRoles(pipeline: Pipeline): Role[] {
+  return [new MonthRollover(pipeline), new UsageNotices(pipeline), new ThresholdAlerts(pipeline), new UsageIntake(pipeline)];
+}

@@ -1,0 +1,156 @@
+import { MongoBulkWriteError, type AnyBulkWriteOperation } from 'mongodb';
+import type { LineMonth, Month } from '../domain/index.js';
+import type { Collections, DeadLetterDocument, LineDocument, OutboxEntry } from './documents.js';
+import { lineMonthKey, type LineMonthDocument, type UsageClaimDocument, type UsageCommit } from './monitoring-documents.js';
+
+/**
+ * MongoDB side of usage counting (the protocol is in src/usage/usage-writer.ts). No
+ * transaction anywhere: each step is one atomic write, and every step is safe to repeat.
+ */
+
+const DUPLICATE_KEY = 11000;
+
+export interface ClaimRequest {
+  usageId: string;
+  seq: number;
+  lineId: string;
+  month: Month;
+}
+
+/** Inserts the claims; returns the existing claims of the usage ids someone (maybe an earlier attempt) claimed before. */
+export async function insertClaims(c: Collections, claims: readonly ClaimRequest[], now: string): Promise<UsageClaimDocument[]> {
+  if (claims.length === 0) return [];
+  const docs: UsageClaimDocument[] = claims.map((claim) => ({ _id: claim.usageId, seq: claim.seq, lineId: claim.lineId, month: claim.month, claimedAt: now }));
+  let taken: string[] = [];
+  try {
+    await c.usage.insertMany(docs, { ordered: false });
+  } catch (err) {
+    if (!(err instanceof MongoBulkWriteError)) throw err;
+    const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
+    taken = errors.map((e) => docs[e.index]!._id);
+  }
+  return taken.length === 0 ? [] : c.usage.find({ _id: { $in: taken } }).toArray();
+}
+
+/** The usage ids among `ids` already counted or refused: what an overlapping attempt may have done meanwhile. */
+export async function settledClaims(c: Collections, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const settled = await c.usage.find({ _id: { $in: [...ids] }, $or: [{ applied: true }, { rejected: { $exists: true } }] }, { projection: { _id: 1 } }).toArray();
+  return new Set(settled.map((claim) => claim._id));
+}
+
+/** Marks claims counted (after their commit) or refused (after their dead letter). Idempotent. */
+export async function settleClaims(c: Collections, applied: Iterable<string>, rejected: ReadonlyMap<string, string>): Promise<void> {
+  const ops: AnyBulkWriteOperation<UsageClaimDocument>[] = [];
+  for (const id of applied) ops.push({ updateOne: { filter: { _id: id }, update: { $set: { applied: true } } } });
+  for (const [id, reason] of rejected) ops.push({ updateOne: { filter: { _id: id }, update: { $set: { rejected: reason } } } });
+  if (ops.length > 0) await c.usage.bulkWrite(ops, { ordered: false });
+}
+
+export type UsageLine = Pick<LineDocument, '_id' | 'version' | 'clientAccountId' | 'serviceRef' | 'line' | 'month' | 'usagePending' | 'usageNotice'>;
+
+export async function loadUsageLines(c: Collections, lineIds: readonly string[]): Promise<Map<string, UsageLine>> {
+  const docs = await c.lines
+    .find({ _id: { $in: [...lineIds] } }, { projection: { version: 1, clientAccountId: 1, serviceRef: 1, line: 1, month: 1, usagePending: 1, usageNotice: 1 } })
+    .toArray();
+  return new Map(docs.map((doc) => [doc._id, doc as UsageLine]));
+}
+
+export async function loadArchivedMonths(c: Collections, keys: readonly string[]): Promise<Map<string, LineMonthDocument>> {
+  if (keys.length === 0) return new Map();
+  const docs = await c.lineMonths.find({ _id: { $in: [...keys] } }).toArray();
+  return new Map(docs.map((doc) => [doc._id, doc]));
+}
+
+/** One line's usage commit: the new month record and notice, the usage ids counted, the events. */
+export interface LineUsageCommit {
+  lineId: string;
+  version: number;
+  month: LineMonth;
+  usageNotice: LineDocument['usageNotice'];
+  pending: UsageCommit;
+  outbox: OutboxEntry[];
+}
+
+/**
+ * The commit point of a usage batch on each line, one version-guarded update per line, all in
+ * one bulkWrite. Which ones won is read back (the commit id in `usagePending`): a line written
+ * meanwhile by someone else (a plan change, another batch) is simply not committed and is
+ * decided again. Returns the committed lines with their whole pending outbox.
+ */
+export async function commitLineUsage(c: Collections, commits: readonly LineUsageCommit[]): Promise<{ committed: Pick<LineDocument, '_id' | 'outbox'>[]; lost: string[] }> {
+  if (commits.length === 0) return { committed: [], lost: [] };
+  await c.lines.bulkWrite(
+    commits.map((commit) => ({
+      updateOne: {
+        filter: { _id: commit.lineId, version: commit.version },
+        update: {
+          $set: { month: commit.month, usageNotice: commit.usageNotice },
+          $inc: { version: 1 },
+          $push: { usagePending: commit.pending, outbox: { $each: commit.outbox } },
+        },
+      },
+    })),
+    { ordered: false },
+  );
+  const commitIds = new Map(commits.map((commit) => [commit.lineId, commit.pending.commit]));
+  const after = await c.lines.find({ _id: { $in: [...commitIds.keys()] } }, { projection: { outbox: 1, usagePending: 1 } }).toArray();
+  const committed = after.filter((doc) => (doc.usagePending ?? []).some((p) => p.commit === commitIds.get(doc._id)));
+  const won = new Set(committed.map((doc) => doc._id));
+  return { committed, lost: [...commitIds.keys()].filter((id) => !won.has(id)) };
+}
+
+/** An archived month's usage commit: guarded by the archive's own version (or its creation). */
+export interface ArchiveUsageCommit {
+  key: string;
+  lineId: string;
+  clientAccountId: string;
+  /** `null`: the archive does not exist yet and is created by this commit. */
+  version: number | null;
+  record: LineMonth;
+  pending: UsageCommit;
+  outbox: OutboxEntry[];
+}
+
+/** Returns whether this commit won. */
+export async function commitArchiveUsage(c: Collections, commit: ArchiveUsageCommit): Promise<boolean> {
+  if (commit.version === null) {
+    try {
+      await c.lineMonths.insertOne({
+        _id: commit.key,
+        lineId: commit.lineId,
+        clientAccountId: commit.clientAccountId,
+        month: commit.record.month,
+        version: 1,
+        lineVersion: -1,
+        record: commit.record,
+        usagePending: [commit.pending],
+        outbox: commit.outbox,
+      });
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code === DUPLICATE_KEY) return false;
+      throw err;
+    }
+  }
+  const updated = await c.lineMonths.updateOne(
+    { _id: commit.key, version: commit.version },
+    { $set: { record: commit.record }, $inc: { version: 1 }, $push: { usagePending: commit.pending, outbox: { $each: commit.outbox } } },
+  );
+  return updated.modifiedCount === 1;
+}
+
+/** Refused usage records: one dead letter per message (by stream sequence), no event (CONTRACT.md defines none). */
+export async function insertUsageDeadLetters(c: Collections, letters: readonly DeadLetterDocument[]): Promise<void> {
+  if (letters.length === 0) return;
+  try {
+    await c.deadLetters.insertMany([...letters], { ordered: false });
+  } catch (err) {
+    if (!(err instanceof MongoBulkWriteError)) throw err;
+    const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    if (errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
+  }
+}
+
+export { lineMonthKey };

@@ -1,0 +1,200 @@
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
+import type { Pipeline } from '../app/pipeline.js';
+import type { Role, RoleContext } from '../app/system.js';
+import { ensureStreams, isNotFound } from '../messaging/streams.js';
+import { naming, type Naming } from '../messaging/subjects.js';
+import { headersOf, streamLetterId } from '../producers/invalid-payload.js';
+import type { DeadLetterDocument } from '../store/documents.js';
+import { insertUsageDeadLetters } from '../store/usage-store.js';
+import { backoffMs, sleep } from '../workers/retry.js';
+import { parseUsage } from './parse-usage.js';
+import { writeUsageBatch, type UsageMessage, type UsageWriterDeps } from './usage-writer.js';
+
+export const USAGE_CONSUMER = 'usage-intake';
+
+/**
+ * NATS → MongoDB for usage records, in batches. A reader takes messages from the durable
+ * consumer into a buffer; a writer takes whatever is buffered (up to OPENSIM_USAGE_BATCH_MAX)
+ * as one batch as soon as it is free, so batches grow with the load and a lone record waits
+ * for nobody. JetStream stops delivering at OPENSIM_USAGE_MAX_IN_FLIGHT unacknowledged
+ * messages: a burst waits in the stream, and this process holds at most that many records.
+ * A batch is acknowledged only once written (usage-writer.ts); a failure is retried with
+ * backoff, the messages kept ours meanwhile (`working`), and never lost: unacknowledged, they
+ * come back after a crash.
+ */
+export class UsageIntake implements Role {
+  readonly name = 'usage-intake';
+  private context!: RoleContext;
+  private names!: Naming;
+  private messages: ConsumerMessages | undefined;
+  private readonly buffer: JsMsg[] = [];
+  private received = new WeakMap<JsMsg, number>();
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private writer: Promise<void> | undefined;
+  private stopped = false;
+  private consuming = false;
+
+  constructor(private readonly pipeline: Pipeline) {}
+
+  async start(context: RoleContext): Promise<void> {
+    this.context = context;
+    this.names = naming(context.config.OPENSIM_SUBJECT_PREFIX);
+    context.readiness.registerConsumer(this.name, () => this.consuming);
+    this.loop = this.readUntilStopped();
+    this.writer = this.writeUntilStopped();
+  }
+
+  private async readUntilStopped(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.read();
+      } catch (err) {
+        this.context.logger.error({ err }, 'usage intake interrupted; restarting in 1 s');
+      }
+      if (!this.stopped) await sleep(1000);
+    }
+  }
+
+  private async read(): Promise<void> {
+    const { connections, config, logger } = this.context;
+    const nc = await connections.natsReady;
+    const jsm = await nc.jetstreamManager();
+    await ensureStreams(jsm, this.names);
+    try {
+      await jsm.consumers.info(this.names.usageStream, USAGE_CONSUMER);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await jsm.consumers.add(this.names.usageStream, {
+        durable_name: USAGE_CONSUMER,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: this.names.usage,
+        max_ack_pending: config.OPENSIM_USAGE_MAX_IN_FLIGHT,
+        ack_wait: config.OPENSIM_USAGE_ACK_WAIT_MS * 1_000_000,
+        // Never given up on: a usage record is counted, or refused into the dead letters.
+        max_deliver: -1,
+      });
+    }
+    const consumer = await nc.jetstream().consumers.get(this.names.usageStream, USAGE_CONSUMER);
+    this.messages = await consumer.consume({ max_messages: Math.min(config.OPENSIM_USAGE_MAX_IN_FLIGHT, 1000) });
+    logger.info({ stream: this.names.usageStream, consumer: USAGE_CONSUMER }, 'usage intake consuming');
+    this.consuming = true;
+    try {
+      for await (const msg of this.messages) {
+        this.received.set(msg, Date.now());
+        this.buffer.push(msg);
+        this.wake?.();
+      }
+    } finally {
+      this.consuming = false;
+    }
+  }
+
+  private async writeUntilStopped(): Promise<void> {
+    const { config } = this.context;
+    while (!this.stopped || this.buffer.length > 0) {
+      if (this.buffer.length === 0) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        this.wake = undefined;
+        continue;
+      }
+      if (this.stopped) {
+        // Shutting down: what was not started goes back to JetStream at once, for another process.
+        for (const msg of this.buffer.splice(0)) msg.nak();
+        break;
+      }
+      await this.writeBatch(this.buffer.splice(0, config.OPENSIM_USAGE_BATCH_MAX));
+    }
+  }
+
+  /** Writes one batch until it is durable, then acknowledges it. */
+  private async writeBatch(batch: JsMsg[]): Promise<void> {
+    const { config, logger } = this.context;
+    const started = Date.now();
+    const heartbeat = setInterval(() => batch.forEach((msg) => msg.working()), Math.max(250, Math.floor(config.OPENSIM_USAGE_ACK_WAIT_MS / 3)));
+    try {
+      const { valid, invalid } = this.parse(batch);
+      const policy = { attempts: Number.POSITIVE_INFINITY, baseMs: config.OPENSIM_RETRY_BASE_MS, maxMs: config.OPENSIM_RETRY_MAX_MS };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await insertUsageDeadLetters(this.pipeline.collections, invalid.map((i) => i.letter));
+          const result = valid.length > 0 ? await writeUsageBatch(this.writerDeps(), valid, this.pipeline.clock().toISOString()) : null;
+          for (const { msg } of invalid) msg.term();
+          for (const msg of batch) if (!invalid.some((i) => i.msg === msg)) msg.ack();
+          logger.debug({ records: batch.length, invalid: invalid.length, ...result, ms: Date.now() - started }, 'usage batch written');
+          return;
+        } catch (err) {
+          if (this.stopped && attempt > 1) {
+            // Leaving: the messages come back to whoever consumes next; nothing was acknowledged.
+            for (const msg of batch) msg.nak();
+            return;
+          }
+          const wait = backoffMs(policy, attempt);
+          logger.warn({ err, records: batch.length, attempt, retryInMs: wait }, 'usage batch not written yet; retrying');
+          await sleep(wait);
+        }
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private parse(batch: JsMsg[]): { valid: UsageMessage[]; invalid: { msg: JsMsg; letter: DeadLetterDocument }[] } {
+    const { config, logger } = this.context;
+    const valid: UsageMessage[] = [];
+    const invalid: { msg: JsMsg; letter: DeadLetterDocument }[] = [];
+    const now = this.pipeline.clock().toISOString();
+    for (const msg of batch) {
+      const parsed = parseUsage(msg.subject, msg.data, msg.headers?.get('Nats-Msg-Id') || undefined, config.OPENSIM_MAX_PAYLOAD_BYTES);
+      if (parsed.ok) {
+        valid.push({ seq: msg.seq, subject: msg.subject, record: parsed.record, month: parsed.month, redelivered: msg.info.redelivered, receivedAt: this.received.get(msg) ?? Date.now() });
+        continue;
+      }
+      logger.info({ subject: msg.subject, usageId: parsed.usageId, clientAccountId: parsed.clientAccountId, reason: 'INVALID_PAYLOAD', problem: parsed.message }, 'usage record rejected');
+      invalid.push({
+        msg,
+        letter: {
+          _id: streamLetterId(this.names.usageStream, msg.seq),
+          kind: 'usage',
+          subject: msg.subject,
+          payload: Buffer.from(msg.data).toString('utf8'),
+          headers: headersOf(msg.headers),
+          requestId: parsed.usageId,
+          clientAccountId: parsed.clientAccountId,
+          reason: 'INVALID_PAYLOAD',
+          attempts: 0,
+          firstError: parsed.message,
+          lastError: parsed.message,
+          firstAt: now,
+          lastAt: now,
+          outbox: [],
+        },
+      });
+    }
+    return { valid, invalid };
+  }
+
+  private writerDeps(): UsageWriterDeps {
+    const { config, connections } = this.context;
+    return {
+      collections: this.pipeline.collections,
+      references: this.pipeline.references,
+      js: () => connections.nats()?.jetstream(),
+      prefix: config.OPENSIM_SUBJECT_PREFIX,
+      usageStream: this.names.usageStream,
+      usageUpdatedIntervalMs: config.OPENSIM_USAGE_UPDATED_INTERVAL_MS,
+      ackWaitMs: config.OPENSIM_USAGE_ACK_WAIT_MS,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.messages?.close();
+    this.wake?.();
+    await this.loop?.catch(() => {});
+    await this.writer?.catch(() => {});
+  }
+}

@@ -1,0 +1,81 @@
+import type { Pipeline } from '../app/pipeline.js';
+import type { Role, RoleContext } from '../app/system.js';
+import { dueUsageUpdated, type LineMonth } from '../domain/index.js';
+import { toOutboxEntry } from '../messaging/cloud-events.js';
+import { publishOutboxes } from '../relay/publish-outboxes.js';
+import type { LineDocument } from '../store/documents.js';
+import { lineMonthKey } from '../store/monitoring-documents.js';
+
+/** Lines looked at per pass, at most: a pass that finds a full page runs again at once. */
+const PAGE = 500;
+
+/**
+ * Sends the `usage.updated` that coalescing held back (usage-notice.ts), once due: the last
+ * update of a line always goes out, at most one interval after the one before. Each send is a
+ * version-guarded update of the line (the notice and the event in its outbox), like any other
+ * change of the line; several processes may sweep, one wins each line.
+ */
+export class UsageNotices implements Role {
+  readonly name = 'usage-notices';
+  private context!: RoleContext;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly pipeline: Pipeline) {}
+
+  async start(context: RoleContext): Promise<void> {
+    this.context = context;
+    this.schedule(this.period());
+  }
+
+  private period(): number {
+    return Math.max(50, Math.min(1000, Math.floor(this.context.config.OPENSIM_USAGE_UPDATED_INTERVAL_MS / 4)));
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.sweep()
+        .catch((err) => {
+          this.context.logger.debug({ err }, 'usage notices pass incomplete; next pass retries');
+          return 0;
+        })
+        .then((sent) => this.schedule(sent >= PAGE ? 0 : this.period()));
+    }, ms);
+  }
+
+  /** One pass: returns how many lines were looked at. */
+  async sweep(): Promise<number> {
+    const c = this.pipeline.collections;
+    const now = this.pipeline.clock().toISOString();
+    const due = (await c.lines
+      .find({ 'usageNotice.dueAt': { $lte: now } }, { projection: { version: 1, month: 1, usageNotice: 1 } })
+      .limit(PAGE)
+      .toArray()) as Pick<LineDocument, '_id' | 'version' | 'month' | 'usageNotice'>[];
+    if (due.length === 0) return 0;
+    const prefix = this.context.config.OPENSIM_SUBJECT_PREFIX;
+    const ops = [];
+    for (const line of due) {
+      const notice = line.usageNotice ?? null;
+      // The held-back update of a month the line has left is built from that month's archive.
+      const record: LineMonth | null = notice && line.month?.month !== notice.month ? ((await c.lineMonths.findOne({ _id: lineMonthKey(line._id, notice.month) }))?.record ?? null) : (line.month ?? null);
+      const decided = dueUsageUpdated(notice, record, now);
+      const update = decided
+        ? { $set: { usageNotice: decided.notice }, $inc: { version: 1 }, $push: { outbox: toOutboxEntry(prefix, decided.event, now) } }
+        : // Nothing to build it from (its month's record is gone): drop the notice rather than retry forever.
+          { $set: { usageNotice: notice ? { ...notice, dueAt: null } : null }, $inc: { version: 1 } };
+      ops.push({ updateOne: { filter: { _id: line._id, version: line.version }, update } });
+    }
+    await c.lines.bulkWrite(ops as never, { ordered: false });
+    const written = await c.lines.find({ _id: { $in: due.map((d) => d._id) } }, { projection: { outbox: 1 } }).toArray();
+    await publishOutboxes(this.context.connections.nats()?.jetstream(), c.lines, written);
+    return due.length;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+}
