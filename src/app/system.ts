@@ -6,6 +6,7 @@ import type { Logger } from '../logging/logger.js';
 import { Readiness } from '../http/readiness.js';
 import { HttpRoutes, startHttpServer } from '../http/server.js';
 import { Metrics } from '../metrics/metrics.js';
+import { settlesWithin } from './grace.js';
 
 /** A part of the system that `opensim start` runs: producers, workers, relay… */
 export interface Role {
@@ -54,16 +55,19 @@ export async function startSystem(config: Config, logger: Logger, roles: Role[])
     connections,
     async stop() {
       // Roles first (stop pulling, finish in-flight work), then the connections they used.
+      // Each role bounds its own wait by the grace period; this bound is the safety net for a
+      // role stuck on a server that is away (e.g. a BullMQ close waiting on Redis).
+      const bound = config.OPENSIM_SHUTDOWN_GRACE_MS + 1000;
       for (const role of [...roles].reverse()) {
         const started = Date.now();
-        await role.stop();
-        logger.info({ role: role.name, ms: Date.now() - started }, 'role stopped');
+        if (await settlesWithin(role.stop(), bound)) logger.info({ role: role.name, ms: Date.now() - started }, 'role stopped');
+        else logger.warn({ role: role.name, ms: Date.now() - started }, 'role did not stop in time; going on');
       }
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       // A browser's keep-alive connection (the queue board) must not hold the exit.
       http.closeAllConnections();
       await closed;
-      await connections.close();
+      if (!(await settlesWithin(connections.close(), 5000))) logger.warn('connections did not close within 5 s; leaving them');
     },
   };
 }

@@ -1,4 +1,5 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
+import { settlesWithin } from '../app/grace.js';
 import type { Role, RoleContext } from '../app/system.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import { ensureStreams, isNotFound } from '../messaging/streams.js';
@@ -89,7 +90,13 @@ export class CommandIntake implements Role {
     const { logger } = this.context;
     for await (const msg of messages) {
       // While Redis or MongoDB is slow, keep the message ours rather than let ack_wait redeliver it.
-      const heartbeat = setInterval(() => msg.working(), Math.max(250, Math.floor(this.context.config.OPENSIM_INTAKE_ACK_WAIT_MS / 3)));
+      const heartbeat = setInterval(() => {
+        try {
+          msg.working();
+        } catch {
+          // The connection is closing (shutdown): the message will be redelivered.
+        }
+      }, Math.max(250, Math.floor(this.context.config.OPENSIM_INTAKE_ACK_WAIT_MS / 3)));
       await this.handle(msg)
         .catch((err) => {
           // Redis or MongoDB unreachable: the message comes back later, nothing is lost.
@@ -128,9 +135,16 @@ export class CommandIntake implements Role {
     await this.pipeline.outbox.flushQuietly(deadLetters, letterId);
   }
 
+  /** Stops pulling and finishes the messages already received, within the grace period. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.messages?.close();
-    await this.loop?.catch(() => {});
+    const drained = (async () => {
+      await this.messages?.close();
+      await this.loop?.catch(() => {});
+    })();
+    const grace = this.context.config.OPENSIM_SHUTDOWN_GRACE_MS;
+    if (!(await settlesWithin(drained, grace))) {
+      this.context.logger.warn({ graceMs: grace }, 'command intake did not drain within the grace period; unacknowledged messages will be redelivered');
+    }
   }
 }

@@ -1,4 +1,5 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg, type JetStreamManager } from 'nats';
+import { settlesWithin } from '../app/grace.js';
 import type { Pipeline } from '../app/pipeline.js';
 import type { Role, RoleContext } from '../app/system.js';
 import { ensureStreams, isNotFound } from '../messaging/streams.js';
@@ -137,9 +138,16 @@ export class MaxDeliveriesCollector implements Role {
     return (await this.pipeline.collections.requests.findOne({ _id: requestKey('resource-order', job.order.orderId) })) !== null;
   }
 
+  /** Stops pulling and finishes the messages already received, within the grace period. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.messages?.close();
-    await this.loop?.catch(() => {});
+    const drained = (async () => {
+      await this.messages?.close();
+      await this.loop?.catch(() => {});
+    })();
+    const grace = this.context.config.OPENSIM_SHUTDOWN_GRACE_MS;
+    if (!(await settlesWithin(drained, grace))) {
+      this.context.logger.warn({ graceMs: grace }, 'dead-letter collector did not drain within the grace period; unacknowledged messages will be redelivered');
+    }
   }
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '../../src/contract/messages.js';
 import { spawnOpensim, type OpensimProcess } from '../support/opensim-process.js';
-import { fleet, isolatedEnv, PipelineClient } from '../support/pipeline.js';
+import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 const ACCOUNTS = 10;
@@ -70,6 +70,20 @@ describe('graceful shutdown', () => {
     expect(new Set(client!.events.filter((e) => e.data.requestId === 'stuck-1').map((e) => e.id))).toEqual(new Set(['plan-change:stuck-1:applied']));
     expect((await client!.db.collection('lines').findOne({ _id: 'STUCK-L0' as never }))!.version).toBe(1);
   }, 60_000);
+
+  it('with Redis away at shutdown (an enqueue hanging), stopping still ends within the grace periods', async () => {
+    const env = isolatedEnv({ OPENSIM_SHUTDOWN_GRACE_MS: '1000' });
+    client = await PipelineClient.open(env);
+    proxy = await startTcpProxy(env.REDIS_URL!, 6379);
+    const system = await startInProcess({ ...env, REDIS_URL: proxy.url(env.REDIS_URL!) });
+    await proxy.cut();
+    await client.planChange({ requestId: 'hang-1', clientAccountId: 'HANG', serviceRef: 'SVC-HANG', lineId: 'HANG-L0', targetResourceId: 'X', requestedAt: '2026-11-15T10:00:00+01:00' });
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    await system.stop();
+    // Each role waits at most the grace period (+1 s for a role stuck on Redis), in turn.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 30_000);
 
   it('a second signal exits at once, without waiting for the grace period', async () => {
     const opensim = await processWithStuckJob('30000');
