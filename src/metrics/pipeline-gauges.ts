@@ -3,6 +3,7 @@ import type { Pipeline } from '../app/pipeline.js';
 import type { Naming } from '../messaging/subjects.js';
 import { DEAD_LETTER_REASONS, deadLetterCounts } from '../operations/dead-letters.js';
 import { intakeStats, queueStats } from '../operations/queue-stats.js';
+import { outboxCollections } from '../relay/relay.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -28,9 +29,8 @@ export function registerPipelineGauges(metrics: Metrics, pipeline: Pipeline, nam
     ];
   });
   metrics.gauge('opensim_outbox_backlog', 'Documents whose outbox still holds events to publish, per collection', ['collection'], async () => {
-    const c = pipeline.collections;
-    const collections = [c.lines, c.requests, c.resources, c.deadLetters] as const;
-    const counts = await Promise.all(collections.map((col) => (col as typeof c.lines).countDocuments({ 'outbox.0': { $exists: true } } as never)));
+    const collections = outboxCollections(pipeline.collections);
+    const counts = await Promise.all(collections.map((col) => (col as typeof pipeline.collections.lines).countDocuments({ 'outbox.0': { $exists: true } } as never)));
     return collections.map((col, i) => ({ labels: { collection: col.collectionName }, value: counts[i]! }));
   });
   metrics.gauge('opensim_dead_letters', 'Dead letters in MongoDB by reason and status (open, retried, discarded)', ['reason', 'status'], async () => {

@@ -1,6 +1,12 @@
 import type { Role, RoleContext } from '../app/system.js';
 import type { Pipeline } from '../app/pipeline.js';
 import { collectDeadLetters } from './dead-letters.js';
+import type { Collections } from '../store/documents.js';
+
+/** The collections whose documents carry an outbox (swept here, counted by /metrics). */
+export function outboxCollections(c: Collections) {
+  return [c.lines, c.requests, c.resources, c.deadLetters, c.lineMonths] as const;
+}
 
 /**
  * The safety net behind the workers' own publishing: on a timer it publishes every outbox
@@ -34,8 +40,9 @@ export class Relay implements Role {
       const c = this.pipeline.collections;
       const letters = await collectDeadLetters(this.pipeline.queues.queues, c, config.OPENSIM_SUBJECT_PREFIX);
       if (letters.length > 0) logger.warn({ deadLetters: letters }, 'dead-lettered');
+      for (const _ of letters) this.context.metrics.deadLetterWritten('RETRIES_EXHAUSTED');
       let published = 0;
-      for (const collection of [c.lines, c.requests, c.resources, c.deadLetters, c.lineMonths] as const) {
+      for (const collection of outboxCollections(c)) {
         published += await this.pipeline.outbox.sweep(collection as never, Math.max(1000, config.OPENSIM_RELAY_INTERVAL_MS));
       }
       if (published > 0) logger.info({ published }, 'relay published pending events');

@@ -66,6 +66,12 @@ describe('opensim dlq', () => {
     await client.planChange(request(1), 'out-1-resent');
     await client.waitForEvents((e) => e.type === 'opensim.plan-change.applied' && e.data.requestId === 'out-1');
 
+    // /metrics counts them: two failed outcomes, two dead letters written, two open in MongoDB.
+    const metrics = parsePrometheus((await system.metrics.render()).body);
+    expect(sumOf(metrics, 'opensim_requests_total', { outcome: 'failed', reason: 'RETRIES_EXHAUSTED' })).toBe(2);
+    expect(sumOf(metrics, 'opensim_dead_lettered_total', { reason: 'RETRIES_EXHAUSTED' })).toBe(2);
+    expect(sumOf(metrics, 'opensim_dead_letters', { reason: 'RETRIES_EXHAUSTED', status: 'open' })).toBe(2);
+
     // list (JSON and table), show
     const listed = await opensimCli('dlq', ['list', '--json'], env);
     expect(listed.code).toBe(0);
@@ -124,6 +130,7 @@ describe('opensim dlq', () => {
     expect(after.find((l) => l._id === id0)).toMatchObject({ status: 'retried', retries: 2, retriedBy: 'bob' });
     expect(after.find((l) => l._id !== id0)).toMatchObject({ status: 'retried', retries: 1, retriedBy: 'alice' });
     expect(JSON.parse((await opensimCli('dlq', ['list', '--json'], env)).out)).toEqual([]);
+    expect(sumOf(parsePrometheus((await system.metrics.render()).body), 'opensim_dead_letters', { reason: 'RETRIES_EXHAUSTED', status: 'retried' })).toBe(2);
 
     const audit = await opensimCli('audit', ['--json'], env);
     const entries = JSON.parse(audit.out) as { by: string; action: string; ids: string[]; at: string }[];
