@@ -107,6 +107,8 @@ export class ThresholdAlerts implements Role {
   private async handle(msg: JsMsg): Promise<void> {
     const trigger = triggerOf(msg);
     if (!trigger) return;
+    // Counted on its first delivery: the durable consumer hands each crossing to one process.
+    if (trigger.type === 'opensim.threshold.crossed' && msg.info.redeliveryCount === 1) this.context.metrics.thresholdCrossed(trigger.data.threshold);
     const c = this.pipeline.collections;
     const { logger } = this.context;
     for (let round = 1; round <= ROUNDS; round++) {

@@ -36,7 +36,7 @@ export class Metrics {
   });
   private readonly thresholds = new Counter({
     name: 'opensim_threshold_crossings_total',
-    help: 'opensim.threshold.crossed events decided by this process, by threshold',
+    help: 'opensim.threshold.crossed events taken by this process\'s threshold-alert consumer (first delivery), by threshold; sum over processes',
     labelNames: ['threshold'] as const,
     registers: [this.registry],
   });
@@ -58,7 +58,7 @@ export class Metrics {
     if (seconds?.sinceReceived !== undefined && outcome !== 'duplicate') this.endToEnd.observe({ kind }, seconds.sinceReceived);
   }
 
-  /** Hook for the monitoring roles: one `opensim.threshold.crossed` event decided. */
+  /** Hook for the monitoring roles: one `opensim.threshold.crossed` event (the alert consumer calls it). */
   thresholdCrossed(threshold: string): void {
     this.thresholds.inc({ threshold });
   }

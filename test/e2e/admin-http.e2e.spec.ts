@@ -3,6 +3,8 @@ import type { RunningSystem } from '../../src/app/system.js';
 import { eventually } from '../support/opensim-process.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
 import { parsePrometheus, sumOf } from '../support/prometheus.js';
+import { GiB, publishUsage, usageRecord } from '../support/monitoring.js';
+import { clockStartingAt } from '../../src/app/clock.js';
 
 const ACC = 'ADMIN';
 const TOKEN = 'test-admin-token-0123456789';
@@ -70,9 +72,26 @@ describe('admin HTTP surface', () => {
     expect(sumOf(samples, 'opensim_process_resident_memory_bytes')).toBeGreaterThan(0);
     // The hook the monitoring roles call; nothing crossed a threshold here.
     expect(samples.some((s) => s.name === 'opensim_threshold_crossings_total')).toBe(false);
-    system.metrics.thresholdCrossed('ENVELOPE_80');
-    const after = parsePrometheus(await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text());
-    expect(sumOf(after, 'opensim_threshold_crossings_total', { threshold: 'ENVELOPE_80' })).toBe(1);
+  });
+
+  it('/metrics: threshold crossings counted as the alert consumer takes them, equal to the crossing events', async () => {
+    const env = isolatedEnv({ OPENSIM_ADMIN_TOKEN: TOKEN });
+    client = await PipelineClient.open(env);
+    await client.seed(fleet(ACC, 1));
+    system = await startInProcess(env, { clock: clockStartingAt('2026-11-15T10:00:00+01:00') });
+    // 21 GiB on a 20 GiB line (reduction 16 GiB, block 20 GiB): ENVELOPE_80, ENVELOPE_100, REDUCTION, BLOCK.
+    await publishUsage(client, [usageRecord(ACC, `${ACC}-L0`, 'u-1', 21 * GiB, '2026-11-15T10:05:00+01:00')]);
+    const crossings = await client.waitForEvents((e) => e.type === 'opensim.threshold.crossed', 4);
+    const ids = new Set(crossings.map((e) => e.id));
+    const byThreshold = (t: string) => new Set(crossings.filter((e) => e.data.threshold === t).map((e) => e.id)).size;
+    let samples = parsePrometheus('');
+    await eventually(async () => {
+      samples = parsePrometheus(await (await fetch(`http://127.0.0.1:${system!.httpPort}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text());
+      return sumOf(samples, 'opensim_threshold_crossings_total') === ids.size;
+    }, 10_000);
+    for (const threshold of ['ENVELOPE_80', 'ENVELOPE_100', 'REDUCTION', 'BLOCK']) {
+      expect(sumOf(samples, 'opensim_threshold_crossings_total', { threshold })).toBe(byThreshold(threshold));
+    }
   });
 
   it('Bull Board: 401 without the token (with a Basic challenge for browsers), the board and its API with it', async () => {
