@@ -140,6 +140,10 @@ describe('opensim dlq', () => {
     expect(auditTable.out).toMatch(/alice\s+dlq\.retry\s+2\s/);
 
     // The failure rate of the last hour counts the two jobs that failed.
+    const queuesTable = await opensimCli('queues', [], env);
+    expect(queuesTable.out).toMatch(/^intake \(\S+_COMMANDS \/ command-intake\): 0 pending/);
+    expect(queuesTable.out).toMatch(/QUEUE\s+WAITING\s+PRIORITIZED\s+ACTIVE\s+DELAYED\s+COMPLETED\s+FAILED\s+OLDEST WAITING\s+FAILURE RATE 60m/);
+    expect(queuesTable.out).toMatch(/\ntotal\s.*\d+\.\d% \(2\/\d+\)\n$/);
     const queues = JSON.parse((await opensimCli('queues', ['--json'], env)).out) as { intake: { pending: number }; queues: { failedInWindow: number; completedInWindow: number }[] };
     expect(queues.intake.pending).toBe(0);
     expect(queues.queues.reduce((n, q) => n + q.failedInWindow, 0)).toBe(2);
@@ -207,5 +211,17 @@ describe('opensim dlq', () => {
     expect(real.code).toBe(2);
     expect(real.stderr).toMatch(/discard of 2 dead letter\(s\) needs confirmation/);
     expect(await list()).toHaveLength(2);
+
+    // The real command on a terminal (a pty from script(1)): it asks, and "n" does nothing.
+    const onTerminal = await new Promise<{ code: number | null; output: string }>((done) => {
+      const child = execFile('script', ['-qec', `${process.execPath} ${bin} dlq discard --all --account DLQA --by dave`, '/dev/null'], { env: { ...process.env, ...env } }, (err, stdout) =>
+        done({ code: err ? ((err as { code?: number }).code ?? null) : 0, output: stdout }),
+      );
+      child.stdout!.once('data', () => child.stdin!.end('n\n'));
+    });
+    expect(onTerminal.output).toMatch(/Discard 2 dead letters \(2 INVALID_PAYLOAD\)\? \[y\/N\]/);
+    expect(onTerminal.code).toBe(1);
+    expect(await list()).toHaveLength(2);
+    expect(JSON.parse((await opensimCli('audit', ['--json', '--by', 'dave'], env)).out)).toEqual([]);
   }, 60_000);
 });

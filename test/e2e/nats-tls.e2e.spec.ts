@@ -18,6 +18,9 @@ const ACC = 'TLS';
 /** A throwaway CA and a server certificate for 127.0.0.1, made with openssl. */
 async function makeCertificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
   const at = (f: string) => join(dir, f);
+  await run('openssl', ['version']).catch((err: Error) => {
+    throw new Error(`this test makes its certificates with openssl, which did not run (${err.message}): apt-get install openssl`);
+  });
   await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', at('ca.key'), '-out', at('ca.pem'), '-days', '1', '-subj', '/CN=opensim test CA']);
   await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', at('server.key'), '-out', at('server.csr'), '-subj', '/CN=127.0.0.1']);
   await writeFile(at('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
