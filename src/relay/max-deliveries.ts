@@ -38,12 +38,14 @@ export class MaxDeliveriesCollector implements Role {
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private stopped = false;
+  private consuming = false;
 
   constructor(private readonly pipeline: Pipeline) {}
 
   async start(context: RoleContext): Promise<void> {
     this.context = context;
     this.names = naming(context.config.OPENSIM_SUBJECT_PREFIX);
+    context.readiness.registerConsumer(this.name, () => this.consuming);
     this.loop = this.runUntilStopped();
   }
 
@@ -71,11 +73,16 @@ export class MaxDeliveriesCollector implements Role {
     if (this.stopped) return;
     const consumer = await nc.jetstream().consumers.get(this.names.advisoryStream, ADVISORY_CONSUMER);
     this.messages = await consumer.consume({ max_messages: 16 });
-    for await (const msg of this.messages) {
-      await this.handle(jsm, msg).catch((err) => {
-        this.context.logger.warn({ err, advisorySeq: msg.seq }, 'max-deliveries advisory not handled yet; retrying');
-        msg.nak(2000);
-      });
+    this.consuming = true;
+    try {
+      for await (const msg of this.messages) {
+        await this.handle(jsm, msg).catch((err) => {
+          this.context.logger.warn({ err, advisorySeq: msg.seq }, 'max-deliveries advisory not handled yet; retrying');
+          msg.nak(2000);
+        });
+      }
+    } finally {
+      this.consuming = false;
     }
   }
 
