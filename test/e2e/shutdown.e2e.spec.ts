@@ -98,7 +98,10 @@ describe('graceful shutdown', () => {
     expect(opensim.logs.some((l) => l.msg === 'second signal: exiting at once')).toBe(true);
   }, 60_000);
 
-  it('SIGTERM during a burst of 2,000 requests, then a restart: every request has exactly one outcome and none is applied twice', async () => {
+  it.each([
+    ['then a restart', false],
+    ['in a rolling restart (the new process already consuming)', true],
+  ])('SIGTERM during a burst of 2,000 requests, %s: every request has exactly one outcome and none is applied twice', async (_how, rolling) => {
     const env = isolatedEnv({ LOG_LEVEL: 'info', OPENSIM_PARTITIONS: '8', OPENSIM_SHUTDOWN_GRACE_MS: '10000', OPENSIM_INTAKE_ACK_WAIT_MS: '3000' });
     client = await PipelineClient.open(env);
     for (let a = 0; a < ACCOUNTS; a++) await client.seed(fleet(`SD${a}`, LINES, [{ productRef: 'FPC367678', count: 1 }]));
@@ -124,6 +127,11 @@ describe('graceful shutdown', () => {
 
     // SIGTERM once a tenth of the outcomes are out: the burst is still being published and processed.
     while (outcomeIds(client).size < TOTAL / 10) await new Promise((r) => setTimeout(r, 20));
+    if (rolling) {
+      const next = spawnOpensim(['start'], env);
+      processes.push(next);
+      await next.waitForLog((l) => l.msg === 'command intake consuming');
+    }
     const atSignal = outcomeIds(client).size;
     const publishedAtSignal = published;
     const signalled = Date.now();
@@ -136,8 +144,7 @@ describe('graceful shutdown', () => {
     expect(publishedAtSignal).toBeLessThan(TOTAL);
     expect(atExit).toBeLessThan(TOTAL);
 
-    const second = spawnOpensim(['start'], env);
-    processes.push(second);
+    if (!rolling) processes.push(spawnOpensim(['start'], env));
     await burst;
     await client.waitForEvents(isOutcome, TOTAL, 90_000);
     while (outcomeIds(client).size < TOTAL && Date.now() - signalled < 120_000) await new Promise((r) => setTimeout(r, 50));
@@ -170,6 +177,6 @@ describe('graceful shutdown', () => {
     expect(await client.db.collection('deadLetters').countDocuments({})).toBe(0);
 
     const roleStops = Object.fromEntries(first.logs.filter((l) => /^role (stopped|did not stop)/.test(l.msg)).map((l) => [String(l.role), Number(l.ms)]));
-    console.info(JSON.stringify({ roleStopsMs: roleStops, publishedAtSigterm: publishedAtSignal, outcomesAtSigterm: atSignal, outcomesAtExit: atExit, sigtermToExitMs: stopMs, burstToAllOutcomesMs: totalMs }));
+    console.info(JSON.stringify({ rolling, roleStopsMs: roleStops, publishedAtSigterm: publishedAtSignal, outcomesAtSigterm: atSignal, outcomesAtExit: atExit, sigtermToExitMs: stopMs, burstToAllOutcomesMs: totalMs }));
   }, 180_000);
 });
