@@ -118,6 +118,7 @@ export class CommandIntake implements Role {
     }
     failpoint('intake:before-enqueue');
     await this.pipeline.queues.enqueue(parsed.job);
+    failpoint('intake:after-enqueue');
     msg.ack();
   }
 

@@ -11,7 +11,8 @@ export type FailpointName =
   | 'plan-change:before-line-write'
   | 'plan-change:after-line-write'
   | 'relay:before-publish'
-  | 'intake:before-enqueue';
+  | 'intake:before-enqueue'
+  | 'intake:after-enqueue';
 
 export function failpoint(name: FailpointName): void {
   if (process.env.OPENSIM_FAILPOINT === name) process.kill(process.pid, 'SIGKILL');

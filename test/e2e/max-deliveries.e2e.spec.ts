@@ -51,4 +51,26 @@ describe('JetStream max deliveries', () => {
     expect(line).toMatchObject({ version: 1, decidedRequestIds: ['poison-1'] });
     expect(new Set(client.events.filter((e) => e.data.requestId === 'poison-1').map((e) => e.id))).toEqual(new Set(['plan-change:poison-1:failed', 'plan-change:poison-1:applied']));
   }, 90_000);
+
+  it('a command whose ack was lost twice (crash after the enqueue) reached the pipeline: it is applied once and not dead-lettered', async () => {
+    const env = isolatedEnv({ LOG_LEVEL: 'info', OPENSIM_INTAKE_MAX_DELIVER: '2', OPENSIM_INTAKE_ACK_WAIT_MS: '1000' });
+    client = await PipelineClient.open(env);
+    await client.seed(fleet(ACC, 1));
+    await client.ensureStreams();
+    await client.planChange({ requestId: 'acked-late', clientAccountId: ACC, serviceRef: `SVC-${ACC}`, lineId: `${ACC}-L0`, targetResourceId: `${ACC}-L0-FPC367678-0`, requestedAt: '2026-11-15T10:00:00+01:00' });
+    for (let delivery = 1; delivery <= 2; delivery++) {
+      const crashing = spawnOpensim(['start'], { ...env, OPENSIM_FAILPOINT: 'intake:after-enqueue' });
+      processes.push(crashing);
+      await crashing.exited;
+      expect(crashing.child.signalCode).toBe('SIGKILL');
+    }
+    const healthy = spawnOpensim(['start'], env);
+    processes.push(healthy);
+    await client.waitForEvents((e) => e.type === 'opensim.plan-change.applied' && e.data.requestId === 'acked-late', 1, 30_000);
+    await healthy.waitForLog((l) => /max deliveries reached, but the command is in the pipeline/.test(l.msg), 30_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await client.db.collection('deadLetters').countDocuments({})).toBe(0);
+    expect(new Set(client.events.filter((e) => e.data.requestId === 'acked-late').map((e) => e.id))).toEqual(new Set(['plan-change:acked-late:applied']));
+    expect((await client.db.collection('lines').findOne({ _id: `${ACC}-L0` as never }))!.version).toBe(1);
+  }, 90_000);
 });
