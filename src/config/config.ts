@@ -52,9 +52,11 @@ export const configSchema = z.object({
   NATS_INBOX_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).optional(),
   // Usage monitoring, threshold alerts and month rollover (README, "Monitoring"):
   /** Usage messages delivered and not yet acknowledged, at most (JetStream's max_ack_pending): the memory bound under a burst. */
-  OPENSIM_USAGE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(5_000),
+  OPENSIM_USAGE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(20_000),
   /** Usage records written in one batch, at most (one update per line per batch). */
-  OPENSIM_USAGE_BATCH_MAX: z.coerce.number().int().min(1).max(50_000).default(2_000),
+  OPENSIM_USAGE_BATCH_MAX: z.coerce.number().int().min(1).max(50_000).default(10_000),
+  /** How long a batch that is not full waits for more records (its oldest record's age). */
+  OPENSIM_USAGE_BATCH_LINGER_MS: z.coerce.number().int().min(0).default(20),
   OPENSIM_USAGE_ACK_WAIT_MS: z.coerce.number().int().min(500).default(60_000),
   /** At most one usage.updated per line per interval (the last one always sent). */
   OPENSIM_USAGE_UPDATED_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),

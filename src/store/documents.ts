@@ -1,7 +1,7 @@
 import type { Db, Collection } from 'mongodb';
 import type { CloudEvent } from '../contract/messages.js';
 import type { Line, LineMonth, Product, Resource, Service } from '../domain/index.js';
-import type { LineMonitoringFields, LineMonthDocument, NotificationDocument, UsageClaimDocument } from './monitoring-documents.js';
+import type { LineMonitoringFields, LineMonthDocument, NotificationDocument, UsageAttemptDocument, UsageClaimDocument } from './monitoring-documents.js';
 
 /**
  * The MongoDB documents. Every state change of a line is one update of its LineDocument,
@@ -105,6 +105,7 @@ export interface Collections {
   deadLetters: Collection<DeadLetterDocument>;
   audit: Collection<AuditDocument>;
   usage: Collection<UsageClaimDocument>;
+  usageAttempts: Collection<UsageAttemptDocument>;
   lineMonths: Collection<LineMonthDocument>;
   notifications: Collection<NotificationDocument>;
 }
@@ -119,6 +120,7 @@ export function collections(db: Db): Collections {
     deadLetters: db.collection<DeadLetterDocument>('deadLetters'),
     audit: db.collection<AuditDocument>('audit'),
     usage: db.collection<UsageClaimDocument>('usage'),
+    usageAttempts: db.collection<UsageAttemptDocument>('usageAttempts'),
     lineMonths: db.collection<LineMonthDocument>('lineMonths'),
     notifications: db.collection<NotificationDocument>('notifications'),
   };

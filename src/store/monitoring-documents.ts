@@ -22,13 +22,25 @@ export interface UsageCommit {
 export interface UsageClaimDocument {
   _id: string; // usageId
   seq: number;
+  /** The batch attempt that inserted it: counted once `usageAttempts/<attempt>` exists (or `applied`). */
+  attempt: string;
   lineId: string;
   month: Month;
   claimedAt: string;
-  /** Counted: a commit listed it in a record's `usagePending`, then this was set. */
+  /** Counted by another attempt than the one that inserted it (a redelivery's), or found counted on repair. */
   applied?: boolean;
   /** Refused by a rule (UNKNOWN_LINE, TENANT_MISMATCH): dead-lettered, never counted. */
   rejected?: string;
+}
+
+/**
+ * `usageAttempts` collection: one per batch attempt whose commits all succeeded, written after
+ * them: every claim it inserted is then counted (or refused). One write settles a whole batch.
+ */
+export interface UsageAttemptDocument {
+  _id: string;
+  settledAt: string;
+  counted: number;
 }
 
 /**

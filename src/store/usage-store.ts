@@ -1,6 +1,7 @@
 import { MongoBulkWriteError, type AnyBulkWriteOperation } from 'mongodb';
 import type { LineMonth, Month } from '../domain/index.js';
 import type { Collections, DeadLetterDocument, LineDocument, OutboxEntry } from './documents.js';
+import { insertOnce } from './insert-once.js';
 import { lineMonthKey, type LineMonthDocument, type UsageClaimDocument, type UsageCommit } from './monitoring-documents.js';
 
 /**
@@ -17,10 +18,10 @@ export interface ClaimRequest {
   month: Month;
 }
 
-/** Inserts the claims; returns the existing claims of the usage ids someone (maybe an earlier attempt) claimed before. */
-export async function insertClaims(c: Collections, claims: readonly ClaimRequest[], now: string): Promise<UsageClaimDocument[]> {
+/** Inserts the claims of a batch attempt; returns the existing claims of the usage ids someone (maybe an earlier attempt) claimed before. */
+export async function insertClaims(c: Collections, attempt: string, claims: readonly ClaimRequest[], now: string): Promise<UsageClaimDocument[]> {
   if (claims.length === 0) return [];
-  const docs: UsageClaimDocument[] = claims.map((claim) => ({ _id: claim.usageId, seq: claim.seq, lineId: claim.lineId, month: claim.month, claimedAt: now }));
+  const docs: UsageClaimDocument[] = claims.map((claim) => ({ _id: claim.usageId, seq: claim.seq, attempt, lineId: claim.lineId, month: claim.month, claimedAt: now }));
   let taken: string[] = [];
   try {
     await c.usage.insertMany(docs, { ordered: false });
@@ -33,19 +34,29 @@ export async function insertClaims(c: Collections, claims: readonly ClaimRequest
   return taken.length === 0 ? [] : c.usage.find({ _id: { $in: taken } }).toArray();
 }
 
-/** The usage ids among `ids` already counted or refused: what an overlapping attempt may have done meanwhile. */
+/**
+ * The usage ids among `ids` already counted or refused: what an overlapping attempt may have
+ * done meanwhile. Counted means marked `applied`, or inserted by an attempt that is settled.
+ */
 export async function settledClaims(c: Collections, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const settled = await c.usage.find({ _id: { $in: [...ids] }, $or: [{ applied: true }, { rejected: { $exists: true } }] }, { projection: { _id: 1 } }).toArray();
-  return new Set(settled.map((claim) => claim._id));
+  const claims = await c.usage.find({ _id: { $in: [...ids] } }, { projection: { attempt: 1, applied: 1, rejected: 1 } }).toArray();
+  const attempts = [...new Set(claims.filter((claim) => !claim.applied && claim.rejected === undefined).map((claim) => claim.attempt))];
+  const settled = new Set((await c.usageAttempts.find({ _id: { $in: attempts } }, { projection: { _id: 1 } }).toArray()).map((a) => a._id));
+  return new Set(claims.filter((claim) => claim.applied || claim.rejected !== undefined || settled.has(claim.attempt)).map((claim) => claim._id));
 }
 
-/** Marks claims counted (after their commit) or refused (after their dead letter). Idempotent. */
-export async function settleClaims(c: Collections, applied: Iterable<string>, rejected: ReadonlyMap<string, string>): Promise<void> {
+/**
+ * Settles a batch attempt once all its commits are written: one document says every claim it
+ * inserted is counted (or refused). Claims it counted that another attempt inserted, and claims
+ * found counted in a pending entry, are marked one by one. Refused claims say why. Idempotent.
+ */
+export async function settleAttempt(c: Collections, attempt: { id: string; counted: number; at: string }, alsoApplied: Iterable<string>, rejected: ReadonlyMap<string, string>): Promise<void> {
   const ops: AnyBulkWriteOperation<UsageClaimDocument>[] = [];
-  for (const id of applied) ops.push({ updateOne: { filter: { _id: id }, update: { $set: { applied: true } } } });
+  for (const id of alsoApplied) ops.push({ updateOne: { filter: { _id: id }, update: { $set: { applied: true } } } });
   for (const [id, reason] of rejected) ops.push({ updateOne: { filter: { _id: id }, update: { $set: { rejected: reason } } } });
   if (ops.length > 0) await c.usage.bulkWrite(ops, { ordered: false });
+  await insertOnce(c.usageAttempts, { _id: attempt.id, settledAt: attempt.at, counted: attempt.counted });
 }
 
 export type UsageLine = Pick<LineDocument, '_id' | 'version' | 'clientAccountId' | 'serviceRef' | 'line' | 'month' | 'usagePending' | 'usageNotice'>;

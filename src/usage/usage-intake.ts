@@ -15,8 +15,9 @@ export const USAGE_CONSUMER = 'usage-intake';
 /**
  * NATS → MongoDB for usage records, in batches. A reader takes messages from the durable
  * consumer into a buffer; a writer takes whatever is buffered (up to OPENSIM_USAGE_BATCH_MAX)
- * as one batch as soon as it is free, so batches grow with the load and a lone record waits
- * for nobody. JetStream stops delivering at OPENSIM_USAGE_MAX_IN_FLIGHT unacknowledged
+ * as one batch as soon as it is free and the oldest record has waited
+ * OPENSIM_USAGE_BATCH_LINGER_MS, so batches grow with the load and a lone record waits no more
+ * than that. JetStream stops delivering at OPENSIM_USAGE_MAX_IN_FLIGHT unacknowledged
  * messages: a burst waits in the stream, and this process holds at most that many records.
  * A batch is acknowledged only once written (usage-writer.ts); a failure is retried with
  * backoff, the messages kept ours meanwhile (`working`), and never lost: unacknowledged, they
@@ -28,7 +29,7 @@ export class UsageIntake implements Role {
   private names!: Naming;
   private messages: ConsumerMessages | undefined;
   private readonly buffer: JsMsg[] = [];
-  private received = new WeakMap<JsMsg, number>();
+  private readonly received = new WeakMap<JsMsg, number>();
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private writer: Promise<void> | undefined;
@@ -105,6 +106,12 @@ export class UsageIntake implements Role {
         // Shutting down: what was not started goes back to JetStream at once, for another process.
         for (const msg of this.buffer.splice(0)) msg.nak();
         break;
+      }
+      // Linger: a batch not full waits until its oldest record is OPENSIM_USAGE_BATCH_LINGER_MS old.
+      const waited = Date.now() - (this.received.get(this.buffer[0]!) ?? 0);
+      if (this.buffer.length < config.OPENSIM_USAGE_BATCH_MAX && waited < config.OPENSIM_USAGE_BATCH_LINGER_MS) {
+        await sleep(config.OPENSIM_USAGE_BATCH_LINGER_MS - waited);
+        continue;
       }
       await this.writeBatch(this.buffer.splice(0, config.OPENSIM_USAGE_BATCH_MAX));
     }

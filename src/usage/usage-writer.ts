@@ -2,24 +2,27 @@
  * Counting a batch of usage records: each usage id once, durably, whatever is redelivered,
  * duplicated or crashed, with one write per line per batch. No transaction: the steps are
  *
- *   1. claim    insert `usage/<usageId>` = {seq}: the message (stream sequence, the same on
- *               every redelivery) that inserts it owns it. A message whose usage id another
- *               message owns is a duplicate: acknowledged, never counted (its owner will be:
- *               an owner is only acknowledged once counted or refused).
+ *   1. claim    insert `usage/<usageId>` = {seq, attempt}: the message (stream sequence, the
+ *               same on every redelivery) that inserts it owns it. A message whose usage id
+ *               another message owns is a duplicate: acknowledged, never counted (its owner
+ *               will be: an owner is only acknowledged once counted or refused).
  *   2. commit   per line, one version-guarded update of the line document: counters, month
  *               record, coalesced usage.updated, and `usagePending += {commit, usageIds}`.
  *               Usage of a month the line has left goes to that month's archive the same way.
- *   3. settle   mark the claims `applied` (refused ones `rejected`, after their dead letter).
- *   4. publish  the outboxes, and `$pull` the pending entry: the claims now say it.
+ *   3. settle   one `usageAttempts/<attempt>` document: every claim this attempt inserted is
+ *               counted (claims it counted for an earlier attempt are marked `applied` one by
+ *               one; refused ones `rejected`, after their dead letter).
+ *   4. publish  the outboxes, and `$pull` the pending entries: the claims now say it.
  *   5. ack      the messages.
  *
  * Before counting, an owner removes what is already counted: usage ids listed in a record's
- * `usagePending` (committed, not settled: a crash between 2 and 3) and claims marked applied
- * (settled). The pending check comes from the same read as the version the commit is guarded
- * on, so two attempts of one message (a redelivery while the first still runs) never both
- * count it: the second to commit fails its guard, reads again and finds the first's entry.
- * Settled claims are read after that line read, because a pending entry is pulled only after
- * its claims are settled. A crash at any step leaves the messages unacknowledged; their
+ * `usagePending` (committed, not settled: a crash between 2 and 3) and settled claims. The
+ * pending check comes from the same read as the version the commit is guarded on, so two
+ * attempts of one message (a redelivery while the first still runs) never both count it: the
+ * second to commit fails its guard, reads again and finds the first's entry. Settled claims are
+ * read after that line read, because a pending entry is pulled only after its claims are
+ * settled; and only when another attempt can have run (a message delivered before, or held
+ * longer than half the ack wait). A crash at any step leaves the messages unacknowledged; their
  * redelivery finds the claims theirs, and counts exactly what is not counted yet.
  */
 import { randomUUID } from 'node:crypto';
@@ -50,7 +53,7 @@ import {
   lineMonthKey,
   loadArchivedMonths,
   loadUsageLines,
-  settleClaims,
+  settleAttempt,
   settledClaims,
   type LineUsageCommit,
   type UsageLine,
@@ -83,6 +86,8 @@ export interface UsageWriterDeps {
 }
 
 export interface BatchResult {
+  /** Milliseconds spent per step, for the debug log. */
+  steps: Record<'claim' | 'load' | 'decide' | 'commit' | 'settle' | 'publish', number>;
   counted: number;
   duplicates: number;
   rejected: number;
@@ -96,6 +101,13 @@ const MAX_ROUNDS = 20;
 export async function writeUsageBatch(deps: UsageWriterDeps, messages: readonly UsageMessage[], now: Instant): Promise<BatchResult> {
   const c = deps.collections;
   const attempt = randomUUID();
+  const ms = { claim: 0, load: 0, decide: 0, commit: 0, settle: 0, publish: 0 };
+  let mark = Date.now();
+  const lap = (step: keyof typeof ms) => {
+    const at = Date.now();
+    ms[step] += at - mark;
+    mark = at;
+  };
 
   // 1. Claims. Within the batch, the first message of a usage id is its candidate owner.
   const candidates = new Map<string, UsageMessage>();
@@ -104,20 +116,23 @@ export async function writeUsageBatch(deps: UsageWriterDeps, messages: readonly 
     if (candidates.has(message.record.usageId)) duplicates += 1;
     else candidates.set(message.record.usageId, message);
   }
-  const existing = await insertClaims(c, [...candidates.values()].map((m) => ({ usageId: m.record.usageId, seq: m.seq, lineId: m.record.lineId, month: m.month })), now);
-  let resumed = false;
+  const existing = await insertClaims(c, attempt, [...candidates.values()].map((m) => ({ usageId: m.record.usageId, seq: m.seq, lineId: m.record.lineId, month: m.month })), now);
+  /** Claims of these messages inserted by an earlier attempt: if this one counts them, it marks them. */
+  const resumed = new Set<string>();
   for (const claim of existing) {
     const message = candidates.get(claim._id)!;
-    if (claim.seq !== message.seq || claim.applied || claim.rejected !== undefined) {
+    // Ours (an earlier attempt of the same message) goes on, even if settled: its pending entry may need pulling.
+    if (claim.seq !== message.seq) {
       candidates.delete(claim._id);
       duplicates += 1;
-    } else resumed = true;
+    } else resumed.add(claim._id);
   }
   failpoint('usage:after-claims');
+  lap('claim');
 
   // 2. Commits, round after round for the lines someone else wrote meanwhile.
   const oldest = Math.min(...messages.map((m) => m.receivedAt));
-  const redelivered = resumed || messages.some((m) => m.redelivered);
+  const redelivered = resumed.size > 0 || messages.some((m) => m.redelivered);
   let todo = [...candidates.values()];
   const counted = new Set<string>();
   const rejected = new Map<string, { message: UsageMessage; rejection: UsageRejection }>();
@@ -136,6 +151,7 @@ export async function writeUsageBatch(deps: UsageWriterDeps, messages: readonly 
     const mayOverlap = redelivered || Date.now() - oldest > deps.ackWaitMs / 2;
     const settled = mayOverlap ? await settledClaims(c, todo.map((m) => m.record.usageId)) : new Set<string>();
     const products = await catalogOf(deps.references, [...lines.values()]);
+    lap('load');
 
     // What an earlier attempt committed and did not settle: counted already; settled by us.
     const remaining: UsageMessage[] = [];
@@ -145,13 +161,13 @@ export async function writeUsageBatch(deps: UsageWriterDeps, messages: readonly 
       const archiveKey = lineMonthKey(message.record.lineId, message.month);
       const holder = isArchived(line, message.month) ? archives.get(archiveKey)?.usagePending : line?.usagePending;
       const entry = holder?.find((p) => p.usageIds.includes(id));
-      if (settled.has(id)) duplicates += 1;
-      else if (entry) {
-        // Every id of that entry is counted: settle them all before pulling it.
+      if (entry) {
+        // Every id of that entry is counted: settle them all (again, maybe) before pulling it.
         for (const other of entry.usageIds) settleAlso.add(other);
         addTo(isArchived(line, message.month) ? pullFromArchives : pullFromLines, isArchived(line, message.month) ? archiveKey : message.record.lineId, entry.commit);
         duplicates += 1;
-      } else remaining.push(message);
+      } else if (settled.has(id)) duplicates += 1;
+      else remaining.push(message);
     }
 
     const lineCommits: LineUsageCommit[] = [];
@@ -189,6 +205,7 @@ export async function writeUsageBatch(deps: UsageWriterDeps, messages: readonly 
       lineCommits.push({ lineId, version: line.version, month: decided.month, usageNotice: coalesced.notice, pending, outbox: entries(deps.prefix, [...decided.events, ...coalesced.events], now) });
     }
 
+    lap('decide');
     const result = await commitLineUsage(c, lineCommits);
     failpoint('usage:after-commit');
     const lostLines = new Set(result.lost);
@@ -199,12 +216,15 @@ export async function writeUsageBatch(deps: UsageWriterDeps, messages: readonly 
     }
     committedLines.push(...result.committed);
     todo = [...lost, ...remaining.filter((m) => lostLines.has(m.record.lineId) && !rejected.has(m.record.usageId))];
+    lap('commit');
   }
 
   // 3. Settle: dead letters first (a refusal is kept before it is acknowledged), then the claims.
   await insertUsageDeadLetters(c, [...rejected.values()].map(({ message, rejection }) => deadLetterOf(deps, message, rejection, now)));
-  await settleClaims(c, [...counted, ...settleAlso], new Map([...rejected].map(([id, r]) => [id, r.rejection.reason])));
+  const alsoApplied = new Set([...settleAlso, ...[...counted].filter((id) => resumed.has(id))]);
+  await settleAttempt(c, { id: attempt, counted: counted.size, at: now }, alsoApplied, new Map([...rejected].map(([id, r]) => [id, r.rejection.reason])));
   failpoint('usage:after-settle');
+  lap('settle');
 
   // 4. Publish and pull (a failure to publish is the relay's to retry; the pull of pending entries still happens).
   const js = deps.js();
@@ -213,7 +233,8 @@ export async function writeUsageBatch(deps: UsageWriterDeps, messages: readonly 
   const archiveDocs = await c.lineMonths.find({ _id: { $in: unique([...committedArchives, ...pullFromArchives.keys()]) } }, { projection: { outbox: 1 } }).toArray();
   const publishedArchives = await publishOutboxes(js, c.lineMonths, archiveDocs, (id) => pullOf(pullFromArchives.get(id)));
 
-  return { counted: counted.size, duplicates, rejected: rejected.size, lines: committedLines.length, events: published.published + publishedArchives.published };
+  lap('publish');
+  return { steps: ms, counted: counted.size, duplicates, rejected: rejected.size, lines: committedLines.length, events: published.published + publishedArchives.published };
 }
 
 /** Usage of a month the line has already left is counted on that month's archive. */

@@ -4,6 +4,7 @@ import { toOutboxEntry } from '../messaging/cloud-events.js';
 import type { OutboxPublisher } from '../relay/outbox.js';
 import { requestKey, type Collections } from '../store/documents.js';
 import { commitAppliedChange, findDecision, loadPlanChange, recordDecision, syncResources, type References } from '../store/plan-change-store.js';
+import { archiveMonth } from '../store/month-archive.js';
 import { failpoint } from './failpoints.js';
 
 export interface WorkerDeps {
@@ -45,6 +46,8 @@ export async function processPlanChange(deps: WorkerDeps, request: PlanChangeReq
     case 'applied': {
       failpoint('plan-change:before-line-write');
       const pending = entries(deps.prefix, result.events, now);
+      // A change in a month not rolled over yet leaves the previous month: keep its record first.
+      if (lineDoc!.month && lineDoc!.month.month !== result.month.month) await archiveMonth(c, lineDoc!, lineDoc!.month);
       await commitAppliedChange(c, lineDoc!, { requestId: request.requestId, line: result.line, month: result.month, outbox: pending });
       failpoint('plan-change:after-line-write');
       await syncResources(c, result.line);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clockStartingAt } from '../../src/app/clock.js';
 import type { RunningSystem } from '../../src/app/system.js';
 import type { CloudEvent } from '../../src/contract/messages.js';
-import { GiB, MonitoringFeed, publishUsage, until, usageRecord } from '../support/monitoring.js';
+import { countedClaims, GiB, MonitoringFeed, publishUsage, until, usageRecord } from '../support/monitoring.js';
 import { isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
 
 const ACC = 'MON';
@@ -161,7 +161,7 @@ describe('usage monitoring and threshold alerts', () => {
     expect(line.month.usage).toEqual({ frBytes: 5 * GiB, euBytes: 0, spendCents: 120 });
     expect(line.usagePending).toEqual([]);
     expect(await client.db.collection('usage').countDocuments({ lineId: 'DUP' })).toBe(3);
-    expect(await client.db.collection('usage').countDocuments({ lineId: 'DUP', applied: true })).toBe(3);
+    expect(await countedClaims(client, { lineId: 'DUP' })).toBe(3);
     const letters = await client.db.collection('deadLetters').find({ kind: 'usage' }).sort({ reason: 1 }).toArray();
     expect(letters.map((l) => [l.reason, l.requestId])).toEqual([
       ['INVALID_PAYLOAD', 'bad-1'],

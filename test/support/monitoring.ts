@@ -74,3 +74,10 @@ export async function until<T>(probe: () => Promise<T>, done: (value: T) => bool
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Usage claims counted (marked applied, or inserted by a settled batch attempt), among those matching `filter`. */
+export async function countedClaims(client: PipelineClient, filter: Record<string, unknown> = {}): Promise<number> {
+  const claims = await client.db.collection('usage').find(filter, { projection: { attempt: 1, applied: 1, rejected: 1 } }).toArray();
+  const settled = new Set((await client.db.collection('usageAttempts').find({}, { projection: { _id: 1 } }).toArray()).map((a) => String(a._id)));
+  return claims.filter((claim) => claim.rejected === undefined && (claim.applied === true || settled.has(String(claim.attempt)))).length;
+}
