@@ -8,6 +8,7 @@ import { toOutboxEntry } from '../messaging/cloud-events.js';
 import { ensureStreams, isNotFound } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import type { LineDocument } from '../store/documents.js';
+import { settlesWithin } from '../app/grace.js';
 import { sleep } from '../workers/retry.js';
 import { SmsRecorder, WebhookNotifier, type WarningNotifier } from './notifiers.js';
 
@@ -143,7 +144,8 @@ export class ThresholdAlerts implements Role {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.messages?.close();
-    await this.loop?.catch(() => {});
+    // An event not acted on by then is not acknowledged: it comes back by redelivery.
+    await settlesWithin(this.loop ?? Promise.resolve(), this.context.config.OPENSIM_SHUTDOWN_GRACE_MS);
   }
 }
 

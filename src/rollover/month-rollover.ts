@@ -1,5 +1,6 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Pipeline } from '../app/pipeline.js';
+import { settlesWithin } from '../app/grace.js';
 import type { Role, RoleContext } from '../app/system.js';
 import { parisMonth } from '../domain/index.js';
 import { rollLines, type RolloverProgress } from './roll-lines.js';
@@ -84,7 +85,8 @@ export class MonthRollover implements Role {
 
   async stop(): Promise<void> {
     this.running = false;
-    await this.worker?.close();
-    await this.queue?.close();
+    // A rollover cut short is safe: its job is retried and rolls only the lines not rolled yet.
+    const closed = await settlesWithin(Promise.all([this.worker?.close(), this.queue?.close()]), this.context.config.OPENSIM_SHUTDOWN_GRACE_MS);
+    if (!closed) void this.worker?.disconnect().catch(() => undefined);
   }
 }

@@ -6,6 +6,7 @@ import { naming, type Naming } from '../messaging/subjects.js';
 import { headersOf, streamLetterId } from '../producers/invalid-payload.js';
 import type { DeadLetterDocument } from '../store/documents.js';
 import { insertUsageDeadLetters } from '../store/usage-store.js';
+import { settlesWithin } from '../app/grace.js';
 import { backoffMs, sleep } from '../workers/retry.js';
 import { parseUsage } from './parse-usage.js';
 import { writeUsageBatch, type UsageMessage, type UsageWriterDeps } from './usage-writer.js';
@@ -201,7 +202,7 @@ export class UsageIntake implements Role {
     this.stopped = true;
     await this.messages?.close();
     this.wake?.();
-    await this.loop?.catch(() => {});
-    await this.writer?.catch(() => {});
+    // Past the grace period the batch in flight is left unacknowledged: it comes back by redelivery.
+    await settlesWithin(Promise.all([this.loop, this.writer]), this.context.config.OPENSIM_SHUTDOWN_GRACE_MS);
   }
 }

@@ -1,4 +1,5 @@
 import type { Pipeline } from '../app/pipeline.js';
+import { settlesWithin } from '../app/grace.js';
 import type { Role, RoleContext } from '../app/system.js';
 import { dueUsageUpdated, type LineMonth } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
@@ -76,6 +77,6 @@ export class UsageNotices implements Role {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running;
+    await settlesWithin(this.running ?? Promise.resolve(), this.context.config.OPENSIM_SHUTDOWN_GRACE_MS);
   }
 }
