@@ -62,7 +62,7 @@ const INBOUND: InboundSpec[] = [
     idField: 'usageId',
     summary: 'Data used by a line in a zone (FR or EU), with its cost.',
     description:
-      'Addition to CONTRACT.md (docs/domain.md): a usage report that is refused (INVALID_PAYLOAD, UNKNOWN_LINE, TENANT_MISMATCH) emits no event; an accepted one emits opensim.usage.updated and possibly crossings and a data-state change on opensim.mon.{clientAccountId}.{lineId}.',
+      'Addition to CONTRACT.md (docs/domain.md): a usage report that is refused (INVALID_PAYLOAD, UNKNOWN_LINE, TENANT_MISMATCH) emits no event; an accepted one is counted once per usageId, whatever is redelivered, and emits opensim.threshold.crossed for the thresholds it crosses and opensim.usage.updated (coalesced: at most one per line per OPENSIM_USAGE_UPDATED_INTERVAL_MS, the last one always sent) on opensim.mon.{clientAccountId}.{lineId}.',
   },
 ];
 
@@ -94,12 +94,12 @@ const RESOURCE_ORDER_EVENTS: OutboundSpec[] = [
 ];
 const MONITORING_EVENTS: OutboundSpec[] = [
   { type: 'opensim.envelope.recomputed', summary: 'The envelope of the month, after a plan change, at month start or at activation.' },
-  { type: 'opensim.usage.updated', summary: 'Usage of the month after a usage report.' },
+  { type: 'opensim.usage.updated', summary: 'Usage of the month after usage reports: at most one per line per interval, the last one always sent.' },
   { type: 'opensim.threshold.crossed', summary: 'A threshold reached: ENVELOPE_80, ENVELOPE_100 (warn), REDUCTION (throttle), BLOCK, COST_CAP (block).' },
   {
     type: 'opensim.line.data-state.changed',
     summary: 'The data state of the line changed (normal, reduced, blocked).',
-    addition: 'Addition to CONTRACT.md (docs/domain.md): the `reason` values REDUCTION, BLOCK, COST_CAP, PLAN_CHANGE, MONTH_START.',
+    addition: 'Addition to CONTRACT.md (docs/domain.md): the `reason` values REDUCTION, BLOCK, COST_CAP, PLAN_CHANGE, MONTH_START. Published by the threshold-alert consumer when the enforced data state changes (never by the decision that crossed the threshold), with the id data-state:{lineId}:{month}:alert:{id of the event acted on}.',
   },
 ];
 

@@ -16,6 +16,7 @@ import type {
 } from '../src/contract/events.js';
 import {
   changePlan,
+  decideAlert,
   orderResource,
   recordUsage,
   rollMonth,
@@ -112,6 +113,12 @@ function sampleEvents(): DomainEvent[] {
   const downgrade = changePlan(aChangePlanCommand(), aChangePlanState({ month: aMonth(line, '2026-11', { frBytes: 6 * GiB, spendCents: 3500 }) }), '2026-11-15T09:00:00.000Z');
   if (downgrade.outcome !== 'applied') throw new Error(`expected applied, got ${downgrade.outcome}`);
   events.push(...downgrade.events);
+  // The threshold-alert consumer's decision on the BLOCK crossing: the line.data-state.changed it publishes.
+  const blockCrossing = downgrade.events.find((event) => event.type === 'opensim.threshold.crossed' && event.data.threshold === 'BLOCK');
+  if (blockCrossing?.type !== 'opensim.threshold.crossed') throw new Error('expected a BLOCK crossing');
+  const enforced = decideAlert({ id: blockCrossing.key, type: blockCrossing.type, data: blockCrossing.data }, { record: downgrade.month, enforcement: null }, '2026-11-15T09:00:01.000Z');
+  if (enforced.outcome !== 'decided') throw new Error('expected decided');
+  events.push(...enforced.events);
   const rejected = changePlan(aChangePlanCommand({ targetResourceId: 'R-404' }), aChangePlanState({ targetResource: null }), '2026-11-15T09:00:00.000Z');
   if (rejected.outcome === 'duplicate') throw new Error('unexpected duplicate');
   events.push(...rejected.events);
