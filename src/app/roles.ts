@@ -4,6 +4,7 @@ import { MaxDeliveriesCollector } from '../relay/max-deliveries.js';
 import { OutboxPublisher } from '../relay/outbox.js';
 import { Relay } from '../relay/relay.js';
 import { collections, ensureIndexes, type Collections } from '../store/documents.js';
+import { references, type References } from '../store/plan-change-store.js';
 import { CommandQueues } from '../workers/command-queue-client.js';
 import { CommandWorker } from '../workers/command-worker.js';
 import { systemClock, type Clock } from './clock.js';
@@ -29,6 +30,7 @@ class Wiring implements Role, Pipeline {
   collections!: Collections;
   queues!: CommandQueues;
   outbox!: OutboxPublisher;
+  references!: References;
 
   async start(context: RoleContext): Promise<void> {
     const { connections, config, logger } = context;
@@ -37,6 +39,7 @@ class Wiring implements Role, Pipeline {
       logger.debug({ err, service: 'redis' }, 'queue connection error'),
     );
     this.outbox = new OutboxPublisher(() => connections.nats()?.jetstream(), logger);
+    this.references = references(this.collections);
     void ensureIndexes(this.collections).catch((err) => logger.warn({ err }, 'indexes not ensured yet'));
   }
 
