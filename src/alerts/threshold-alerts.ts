@@ -123,11 +123,12 @@ export class ThresholdAlerts implements Role {
       }
       if (decision.enforcement) {
         const outbox = decision.events.map((e) => toOutboxEntry(this.names.prefix, e, now));
-        const written = await c.lines.updateOne(
+        const written = await c.lines.findOneAndUpdate(
           { _id: line._id, version: line.version },
           { $set: { enforcement: decision.enforcement }, $inc: { version: 1 }, $push: { outbox: { $each: outbox } } },
+          { projection: { _id: 1 } },
         );
-        if (written.modifiedCount === 0) continue; // the line changed meanwhile: decide again on what it is now
+        if (!written) continue; // the line changed meanwhile: decide again on what it is now
         const change = decision.events[0]?.data;
         logger.info({ eventId: trigger.id, lineId: line._id, clientAccountId: line.clientAccountId, from: change?.from, to: change?.to, reason: change?.reason }, 'data state enforced');
         await this.pipeline.outbox.flushQuietly(c.lines, line._id);

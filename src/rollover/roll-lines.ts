@@ -3,6 +3,7 @@ import { coalesceUsageUpdated, rollMonth, type Instant, type LineMonth, type Mon
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import { publishOutboxes } from '../relay/publish-outboxes.js';
 import type { Collections, LineDocument, OutboxEntry } from '../store/documents.js';
+import { findOneAndUpdateEach } from '../store/guarded-updates.js';
 import { archiveMonths } from '../store/month-archive.js';
 import type { References } from '../store/plan-change-store.js';
 import { toRecord } from '../store/strip.js';
@@ -83,22 +84,19 @@ async function rollPage(deps: RolloverDeps, page: RollingLine[], month: Month, n
     if (writes.length === 0) break;
     // The month each line leaves is kept before the write that leaves it.
     await archiveMonths(c, writes.filter((w) => w.line.month).map((w) => ({ from: w.line, record: w.line.month! })));
-    await c.lines.bulkWrite(
+    const after = await findOneAndUpdateEach(
+      c.lines,
       writes.map((w) => ({
-        updateOne: {
-          filter: { _id: w.line._id, version: w.line.version },
-          update: { $set: { month: w.record, usageNotice: w.notice }, $inc: { version: 1 }, $push: { outbox: { $each: w.outbox } } },
-        },
+        filter: { _id: w.line._id, version: w.line.version },
+        update: { $set: { month: w.record, usageNotice: w.notice }, $inc: { version: 1 }, $push: { outbox: { $each: w.outbox } } },
       })),
-      { ordered: false },
+      { projection: { outbox: 1 } },
     );
-    const after = await c.lines.find({ _id: { $in: writes.map((w) => w.line._id) } }, { projection: { outbox: 1, 'month.month': 1, version: 1 } }).toArray();
-    const mine = new Set(writes.map((w) => `${w.line._id}@${w.line.version + 1}`));
-    const done = after.filter((doc) => mine.has(`${doc._id}@${doc.version}`) || (doc.month?.month ?? '') >= month);
-    const doneIds = new Set(done.map((d) => d._id));
-    rolled += after.filter((doc) => mine.has(`${doc._id}@${doc.version}`)).length;
+    const done = after.filter((doc): doc is NonNullable<typeof doc> => doc !== null);
+    rolled += done.length;
     await publishOutboxes(deps.js(), c.lines, done);
-    const lost = writes.filter((w) => !doneIds.has(w.line._id)).map((w) => w.line._id);
+    // Written meanwhile by someone else (usage, a plan change): read again and decide again (maybe rolled already).
+    const lost = writes.filter((_, k) => after[k] === null).map((w) => w.line._id);
     todo = lost.length === 0 ? [] : ((await c.lines.find({ _id: { $in: lost } }, { projection: { version: 1, clientAccountId: 1, line: 1, month: 1, usageNotice: 1 } }).toArray()) as RollingLine[]);
   }
   return rolled;

@@ -1,9 +1,9 @@
-import { MongoBulkWriteError } from 'mongodb';
 import type { LineMonth } from '../domain/index.js';
 import type { Collections } from './documents.js';
+import { insertOnce } from './insert-once.js';
 import { lineMonthKey } from './monitoring-documents.js';
 
-const DUPLICATE_KEY = 11000;
+const CONCURRENCY = 32;
 
 /** The line as it was read: its id, the version the copy is taken from, its account. */
 export interface ArchivedFrom {
@@ -21,28 +21,20 @@ export interface ArchivedFrom {
  * on the archive itself (usage-writer.ts).
  */
 export async function archiveMonths(c: Collections, items: readonly { from: ArchivedFrom; record: LineMonth }[]): Promise<void> {
-  if (items.length === 0) return;
-  try {
-    await c.lineMonths.bulkWrite(
-      items.map(({ from, record }) => ({
-        updateOne: {
-          filter: { _id: lineMonthKey(from._id, record.month), lineVersion: { $lt: from.version } },
-          update: {
-            $set: { lineId: from._id, clientAccountId: from.clientAccountId, month: record.month, lineVersion: from.version, record },
-            $inc: { version: 1 },
-            $setOnInsert: { usagePending: [], outbox: [] },
-          },
-          upsert: true,
-        },
-      })),
-      { ordered: false },
-    );
-  } catch (err) {
-    // An upsert that found the archive newer tried to insert a second one: the archive stands.
-    if (!(err instanceof MongoBulkWriteError)) throw err;
-    const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-    if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
-  }
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const { from, record } = items[next++]!;
+      const _id = lineMonthKey(from._id, record.month);
+      const copy = { lineId: from._id, clientAccountId: from.clientAccountId, month: record.month, lineVersion: from.version, record };
+      // Usually the archive is new. (An upsert whose filter has more than `_id` makes the
+      // MongoDB-wire test server scan the collection: insert first, update only if it exists.)
+      if (await insertOnce(c.lineMonths, { _id, ...copy, version: 1, usagePending: [], outbox: [] })) continue;
+      // It exists: a copy of a newer version replaces it, an older one never does.
+      await c.lineMonths.findOneAndUpdate({ _id, lineVersion: { $lt: from.version } }, { $set: copy, $inc: { version: 1 } }, { projection: { _id: 1 } });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
 }
 
 export async function archiveMonth(c: Collections, from: ArchivedFrom, record: LineMonth): Promise<void> {

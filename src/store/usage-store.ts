@@ -1,6 +1,7 @@
 import { MongoBulkWriteError, type AnyBulkWriteOperation } from 'mongodb';
 import type { LineMonth, Month } from '../domain/index.js';
 import type { Collections, DeadLetterDocument, LineDocument, OutboxEntry } from './documents.js';
+import { findOneAndUpdateEach } from './guarded-updates.js';
 import { insertOnce } from './insert-once.js';
 import { lineMonthKey, type LineMonthDocument, type UsageClaimDocument, type UsageCommit } from './monitoring-documents.js';
 
@@ -85,31 +86,27 @@ export interface LineUsageCommit {
 }
 
 /**
- * The commit point of a usage batch on each line, one version-guarded update per line, all in
- * one bulkWrite. Which ones won is read back (the commit id in `usagePending`): a line written
- * meanwhile by someone else (a plan change, another batch) is simply not committed and is
- * decided again. Returns the committed lines with their whole pending outbox.
+ * The commit point of a usage batch on each line: one version-guarded update per line. A line
+ * written meanwhile by someone else (a plan change, another batch) is not committed (`lost`)
+ * and is decided again. Returns the committed lines with their whole pending outbox.
  */
 export async function commitLineUsage(c: Collections, commits: readonly LineUsageCommit[]): Promise<{ committed: Pick<LineDocument, '_id' | 'outbox'>[]; lost: string[] }> {
-  if (commits.length === 0) return { committed: [], lost: [] };
-  await c.lines.bulkWrite(
+  const after = await findOneAndUpdateEach(
+    c.lines,
     commits.map((commit) => ({
-      updateOne: {
-        filter: { _id: commit.lineId, version: commit.version },
-        update: {
-          $set: { month: commit.month, usageNotice: commit.usageNotice },
-          $inc: { version: 1 },
-          $push: { usagePending: commit.pending, outbox: { $each: commit.outbox } },
-        },
+      filter: { _id: commit.lineId, version: commit.version },
+      update: {
+        $set: { month: commit.month, usageNotice: commit.usageNotice },
+        $inc: { version: 1 },
+        $push: { usagePending: commit.pending, outbox: { $each: commit.outbox } },
       },
     })),
-    { ordered: false },
+    { projection: { outbox: 1 } },
   );
-  const commitIds = new Map(commits.map((commit) => [commit.lineId, commit.pending.commit]));
-  const after = await c.lines.find({ _id: { $in: [...commitIds.keys()] } }, { projection: { outbox: 1, usagePending: 1 } }).toArray();
-  const committed = after.filter((doc) => (doc.usagePending ?? []).some((p) => p.commit === commitIds.get(doc._id)));
-  const won = new Set(committed.map((doc) => doc._id));
-  return { committed, lost: [...commitIds.keys()].filter((id) => !won.has(id)) };
+  return {
+    committed: after.filter((doc): doc is NonNullable<typeof doc> => doc !== null),
+    lost: commits.filter((_, k) => after[k] === null).map((commit) => commit.lineId),
+  };
 }
 
 /** An archived month's usage commit: guarded by the archive's own version (or its creation). */
@@ -145,11 +142,12 @@ export async function commitArchiveUsage(c: Collections, commit: ArchiveUsageCom
       throw err;
     }
   }
-  const updated = await c.lineMonths.updateOne(
+  const updated = await c.lineMonths.findOneAndUpdate(
     { _id: commit.key, version: commit.version },
     { $set: { record: commit.record }, $inc: { version: 1 }, $push: { usagePending: commit.pending, outbox: { $each: commit.outbox } } },
+    { projection: { _id: 1 } },
   );
-  return updated.modifiedCount === 1;
+  return updated !== null;
 }
 
 /** Refused usage records: one dead letter per message (by stream sequence), no event (CONTRACT.md defines none). */

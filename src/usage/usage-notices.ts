@@ -5,6 +5,7 @@ import { dueUsageUpdated, type LineMonth } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import { publishOutboxes } from '../relay/publish-outboxes.js';
 import type { LineDocument } from '../store/documents.js';
+import { findOneAndUpdateEach } from '../store/guarded-updates.js';
 import { lineMonthKey } from '../store/monitoring-documents.js';
 
 /** Lines looked at per pass, at most: a pass that finds a full page runs again at once. */
@@ -66,11 +67,11 @@ export class UsageNotices implements Role {
         ? { $set: { usageNotice: decided.notice }, $inc: { version: 1 }, $push: { outbox: toOutboxEntry(prefix, decided.event, now) } }
         : // Nothing to build it from (its month's record is gone): drop the notice rather than retry forever.
           { $set: { usageNotice: notice ? { ...notice, dueAt: null } : null }, $inc: { version: 1 } };
-      ops.push({ updateOne: { filter: { _id: line._id, version: line.version }, update } });
+      ops.push({ filter: { _id: line._id, version: line.version }, update });
     }
-    await c.lines.bulkWrite(ops as never, { ordered: false });
-    const written = await c.lines.find({ _id: { $in: due.map((d) => d._id) } }, { projection: { outbox: 1 } }).toArray();
-    await publishOutboxes(this.context.connections.nats()?.jetstream(), c.lines, written);
+    // A line written meanwhile is left to the next pass (its notice is still due).
+    const written = await findOneAndUpdateEach(c.lines, ops as never, { projection: { outbox: 1 } });
+    await publishOutboxes(this.context.connections.nats()?.jetstream(), c.lines, written.filter((doc) => doc !== null));
     return due.length;
   }
 

@@ -77,8 +77,12 @@ describe('month rollover', () => {
     const after = await lines.find({}, { projection: { version: 1, month: 1, enforcement: 1, usagePending: 1 } }).toArray();
     for (const line of after) {
       expect(line.month).toMatchObject({ month: '2026-12', usage: { frBytes: 0, euBytes: 0, spendCents: 0 }, crossed: [], dataState: 'normal', envelope: { totalBytes: 20 * GiB } });
-      // One write by the rollover; L0 also had its block lifted by the alert consumer.
-      expect(line.version - before.get(String(line._id))!).toBe(String(line._id) === `${ACC}-L0` ? 2 : 1);
+      // One write by the rollover. L0 also had its block lifted by the alert consumer; L1's held-back
+      // update became due when the clock jumped, and the sweeper may have sent it before the rollover did.
+      const writes = line.version - before.get(String(line._id))!;
+      if (String(line._id) === `${ACC}-L0`) expect(writes).toBe(2);
+      else if (String(line._id) === `${ACC}-L1`) expect([1, 2]).toContain(writes);
+      else expect(writes).toBe(1);
     }
     expect(after.find((l) => String(l._id) === `${ACC}-L0`)!.enforcement).toMatchObject({ month: '2026-12', state: 'normal', reason: 'MONTH_START' });
 
