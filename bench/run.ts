@@ -5,6 +5,7 @@
  *
  *   npm run bench -- [--lines 10000] [--scales 10000,100000,1000000] [--workers 1,2,4]
  *                    [--requests 5000] [--rates 100,500] [--rate-seconds 10] [--soak-seconds 0]
+ *                    [--profile]   (workers write V8 CPU profiles to bench/profiles; summarize with bench/profile-summary.ts)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     'soak-seconds': { type: 'string', default: '0' },
     partitions: { type: 'string', default: '8' },
     label: { type: 'string', default: 'run' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const list = (s: string) => s.split(',').filter(Boolean).map(Number);
@@ -115,7 +117,7 @@ process.exit(0);
 
 async function startWorkers(count: number): Promise<ChildProcess[]> {
   const procs = Array.from({ length: count }, (_, k) =>
-    spawn(process.execPath, ['bin/opensim.mjs', 'start'], { env: { ...process.env, ...env, OPENSIM_HTTP_PORT: String(18080 + k) }, stdio: ['ignore', 'ignore', 'inherit'] }),
+    spawn(process.execPath, [...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', 'bench/profiles'] : []), 'bin/opensim.mjs', 'start'], { env: { ...process.env, ...env, OPENSIM_HTTP_PORT: String(18080 + k) }, stdio: ['ignore', 'ignore', 'inherit'] }),
   );
   for (let k = 0; k < count; k++) {
     const deadline = Date.now() + 60_000;

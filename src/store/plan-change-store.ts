@@ -26,18 +26,17 @@ export async function loadPlanChange(c: Collections, references: References, req
   // The line and the target in parallel: the target does not depend on the line.
   const [lineDoc, target] = await Promise.all([c.lines.findOne({ _id: request.lineId }), c.resources.findOne({ _id: request.targetResourceId })]);
   const line = lineDoc?.line ?? null;
-  const [services, current] = await Promise.all([
+  const productRefs = unique([...(line?.planHistory.map((h) => h.productRef) ?? []), target?.productRef]);
+  const [services, products] = await Promise.all([
     references.services.getMany(unique([line?.serviceRef, request.serviceRef])),
-    line && line.activeResourceId !== request.targetResourceId ? c.resources.findOne({ _id: line.activeResourceId }) : Promise.resolve(target),
+    references.products.getMany(productRefs),
   ]);
-  const productRefs = unique([...(line?.planHistory.map((h) => h.productRef) ?? []), target?.productRef, current?.productRef]);
-  const products = await references.products.getMany(productRefs);
   return {
     lineDoc,
     state: {
       line,
       services: Object.fromEntries(services.map((s) => [s._id, toRecord(s) as Service])),
-      currentResource: line ? asResource(current) : null,
+      currentResource: line ? currentResourceOf(line) : null,
       targetResource: asResource(target),
       products: Object.fromEntries(products.map((p) => [p._id, toRecord(p) as Product])),
       month: lineDoc?.month ?? null,
@@ -53,6 +52,15 @@ export interface References {
 
 export function references(c: Collections): References {
   return { products: new ReferenceCache(c.products), services: new ReferenceCache(c.services) };
+}
+
+/**
+ * The line is the commit point of which resource is active on it, so its current resource is
+ * read from the line (its last history entry), not from the resource document that follows it.
+ */
+function currentResourceOf(line: Line): Resource {
+  const last = line.planHistory.at(-1);
+  return { resourceId: line.activeResourceId, serviceRef: line.serviceRef, productRef: last?.productRef ?? '', state: 'active' };
 }
 
 function asResource(doc: ResourceDocument | null): Resource | null {
@@ -93,13 +101,12 @@ export async function syncResources(c: Collections, line: Line): Promise<void> {
   const current = line.planHistory.at(-1);
   const previous = line.planHistory.at(-2);
   const released = previous && current && previous.resourceId !== current.resourceId ? previous.resourceId : undefined;
-  await c.resources.bulkWrite(
-    [
-      { updateOne: { filter: { _id: line.activeResourceId }, update: { $set: { state: 'active', lineId: line.lineId } } } },
-      ...(released ? [{ updateOne: { filter: { _id: released, lineId: line.lineId }, update: { $set: { state: 'available' as const, lineId: null } } } }] : []),
-    ],
-    { ordered: false },
-  );
+  // findOneAndUpdate, not updateOne: the test server looks a guarded update's document up by _id only in findAndModify (docs/testing.md).
+  await Promise.all([
+    c.resources.findOneAndUpdate({ _id: line.activeResourceId }, { $set: { state: 'active', lineId: line.lineId } }, { projection: { _id: 1 } }),
+    // Only if it is still this line's: never release a resource another line holds.
+    released ? c.resources.findOneAndUpdate({ _id: released, lineId: line.lineId }, { $set: { state: 'available', lineId: null } }, { projection: { _id: 1 } }) : undefined,
+  ]);
 }
 
 /**
