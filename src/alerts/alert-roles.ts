@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../app/clock.js';
 import type { Role, RoleContext } from '../app/system.js';
 import { OutboxPublisher } from '../relay/outbox.js';
+import { SweepSchedule } from '../app/sweep-schedule.js';
 import { collections, type Collections } from '../store/documents.js';
 import { ThresholdAlerts, type AlertsPipeline } from './threshold-alerts.js';
 
@@ -18,12 +19,14 @@ class AlertsWiring implements Role, AlertsPipeline {
   readonly name = 'alerts-wiring';
   collections!: Collections;
   outbox!: OutboxPublisher;
+  sweeps!: SweepSchedule;
 
   constructor(readonly clock: Clock) {}
 
   async start(context: RoleContext): Promise<void> {
     this.collections = collections(context.connections.mongo.db());
-    this.outbox = new OutboxPublisher(() => context.connections.nats()?.jetstream(), context.logger);
+    this.sweeps = new SweepSchedule(context.config.OPENSIM_SWEEP_FULL_MS);
+    this.outbox = new OutboxPublisher(() => context.connections.nats()?.jetstream(), context.logger, () => this.sweeps.request());
   }
 
   async stop(): Promise<void> {}
@@ -33,14 +36,17 @@ class LineOutboxSweeper implements Role {
   readonly name = 'line-outbox-sweeper';
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly pipeline: AlertsPipeline) {}
+  constructor(private readonly pipeline: AlertsWiring) {}
 
   async start(context: RoleContext): Promise<void> {
     const every = context.config.OPENSIM_RELAY_INTERVAL_MS;
     const tick = () => {
       this.timer = setTimeout(() => {
+        const started = Date.now();
+        if (!this.pipeline.sweeps.due(started)) return tick();
         void this.pipeline.outbox
           .sweep(this.pipeline.collections.lines, Math.max(1000, every))
+          .then((swept) => this.pipeline.sweeps.swept(started, swept.complete))
           .catch((err) => context.logger.debug({ err }, 'outbox sweep incomplete; next pass retries'))
           .finally(tick);
       }, every);

@@ -1,5 +1,6 @@
 import type { OutboxPublisher } from '../relay/outbox.js';
 import type { Clock } from './clock.js';
+import type { SweepSchedule } from './sweep-schedule.js';
 import type { Collections } from '../store/documents.js';
 import type { References } from '../store/plan-change-store.js';
 import type { CommandQueues } from '../workers/command-queue-client.js';
@@ -13,4 +14,8 @@ export interface Pipeline {
   readonly references: References;
   /** "Now" of every decision (tests run a plan change on the 15th, a rollover at the month boundary). */
   readonly clock: Clock;
+  /** When outboxes left behind are worth sweeping for (see SweepSchedule). */
+  readonly outboxSweeps: SweepSchedule;
+  /** When held-back `usage.updated` notices are due. */
+  readonly noticeSweeps: SweepSchedule;
 }

@@ -10,6 +10,7 @@ import { CommandWorker } from '../workers/command-worker.js';
 import { systemClock, type Clock } from './clock.js';
 import { monitoringRoles } from './monitoring-roles.js';
 import type { Pipeline } from './pipeline.js';
+import { SweepSchedule } from './sweep-schedule.js';
 import type { Role, RoleContext } from './system.js';
 
 /**
@@ -31,6 +32,8 @@ class Wiring implements Role, Pipeline {
   queues!: CommandQueues;
   outbox!: OutboxPublisher;
   references!: References;
+  outboxSweeps!: SweepSchedule;
+  noticeSweeps!: SweepSchedule;
 
   async start(context: RoleContext): Promise<void> {
     const { connections, config, logger } = context;
@@ -38,7 +41,9 @@ class Wiring implements Role, Pipeline {
     this.queues = new CommandQueues(config.OPENSIM_SUBJECT_PREFIX, config.OPENSIM_PARTITIONS, connections.redis, (err) =>
       logger.debug({ err, service: 'redis' }, 'queue connection error'),
     );
-    this.outbox = new OutboxPublisher(() => connections.nats()?.jetstream(), logger);
+    this.outboxSweeps = new SweepSchedule(config.OPENSIM_SWEEP_FULL_MS);
+    this.noticeSweeps = new SweepSchedule(config.OPENSIM_SWEEP_FULL_MS);
+    this.outbox = new OutboxPublisher(() => connections.nats()?.jetstream(), logger, () => this.outboxSweeps.request());
     this.references = references(this.collections);
     void ensureIndexes(this.collections).catch((err) => logger.warn({ err }, 'indexes not ensured yet'));
   }

@@ -32,6 +32,7 @@ export const configSchema = z.object({
   OPENSIM_RETRY_MAX_MS: z.coerce.number().int().min(1).default(15_000),
   OPENSIM_LOCK_DURATION_MS: z.coerce.number().int().min(200).default(30_000),
   OPENSIM_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
+  OPENSIM_SWEEP_FULL_MS: z.coerce.number().int().min(10).default(30_000),
   OPENSIM_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   OPENSIM_FAILPOINT: z.string().optional(),
   // Operations (README, "Operations"):

@@ -15,12 +15,14 @@ export class OutboxPublisher {
   constructor(
     private readonly js: () => JetStreamClient | undefined,
     private readonly logger: Logger,
+    /** Told when a publish was left to the sweeper, so it runs soon rather than at its slow pace. */
+    private readonly onDeferred: () => void = () => {},
   ) {}
 
   /** Publishes the pending events of one document, in order; returns how many were published. */
   async flush<T extends WithOutbox>(collection: Collection<T>, id: string, known?: OutboxEntry[]): Promise<number> {
     const js = this.js();
-    if (!js) return 0;
+    if (!js) throw new Error('NATS is not connected');
     // The writer knows what it just appended: no need to read it back.
     const pending = known ?? ((await collection.findOne({ _id: id } as never, { projection: { outbox: 1 } })) as WithOutbox | null)?.outbox ?? [];
     if (pending.length === 0) return 0;
@@ -58,6 +60,7 @@ export class OutboxPublisher {
     try {
       await this.flush(collection, id, known);
     } catch (err) {
+      this.onDeferred();
       this.logger.warn({ err, collection: collection.collectionName, id }, 'outbox publish deferred to the sweeper');
     }
   }
@@ -67,7 +70,7 @@ export class OutboxPublisher {
    * older than `graceMs` are taken: fresh ones are the writing worker's to publish, and taking
    * them too would publish them twice (harmless — same id — but noisy for core subscribers).
    */
-  async sweep<T extends WithOutbox>(collection: Collection<T>, graceMs: number, batch = 100): Promise<number> {
+  async sweep<T extends WithOutbox>(collection: Collection<T>, graceMs: number, batch = 100): Promise<{ published: number; complete: boolean }> {
     const cutoff = new Date(Date.now() - graceMs).toISOString();
     const ids = await collection
       .find({ 'outbox.event.time': { $lt: cutoff } } as never, { projection: { _id: 1 } })
@@ -76,6 +79,6 @@ export class OutboxPublisher {
       .toArray();
     let published = 0;
     for (const id of ids) published += await this.flush(collection, id);
-    return published;
+    return { published, complete: ids.length < batch };
   }
 }

@@ -41,10 +41,17 @@ export class Relay implements Role {
       const letters = await collectDeadLetters(this.pipeline.queues.queues, c, config.OPENSIM_SUBJECT_PREFIX);
       if (letters.length > 0) logger.warn({ deadLetters: letters }, 'dead-lettered');
       for (const _ of letters) this.context.metrics.deadLetterWritten('RETRIES_EXHAUSTED');
+      const sweeps = this.pipeline.outboxSweeps;
+      const started = Date.now();
+      if (!sweeps.due(started)) return;
       let published = 0;
+      let complete = true;
       for (const collection of outboxCollections(c)) {
-        published += await this.pipeline.outbox.sweep(collection as never, Math.max(1000, config.OPENSIM_RELAY_INTERVAL_MS));
+        const swept = await this.pipeline.outbox.sweep(collection as never, Math.max(1000, config.OPENSIM_RELAY_INTERVAL_MS));
+        published += swept.published;
+        complete &&= swept.complete;
       }
+      sweeps.swept(started, complete);
       if (published > 0) logger.info({ published }, 'relay published pending events');
     } catch (err) {
       logger.debug({ err }, 'relay pass incomplete; next pass retries');

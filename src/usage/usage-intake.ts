@@ -194,6 +194,7 @@ export class UsageIntake implements Role {
       prefix: config.OPENSIM_SUBJECT_PREFIX,
       usageStream: this.names.usageStream,
       usageUpdatedIntervalMs: config.OPENSIM_USAGE_UPDATED_INTERVAL_MS,
+      onNoticeDue: (dueAt) => this.pipeline.noticeSweeps.request(Date.parse(dueAt)),
       ackWaitMs: config.OPENSIM_USAGE_ACK_WAIT_MS,
     };
   }

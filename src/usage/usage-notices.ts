@@ -38,12 +38,20 @@ export class UsageNotices implements Role {
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      // Due times are in the pipeline's clock, as the notices' `dueAt`.
+      const started = this.pipeline.clock().getTime();
+      const schedule = this.pipeline.noticeSweeps;
+      if (!schedule.due(started)) return this.schedule(this.period());
       this.running = this.sweep()
         .catch((err) => {
           this.context.logger.debug({ err }, 'usage notices pass incomplete; next pass retries');
+          schedule.request(started);
           return 0;
         })
-        .then((sent) => this.schedule(sent >= PAGE ? 0 : this.period()));
+        .then((sent) => {
+          schedule.swept(started, sent < PAGE);
+          this.schedule(sent >= PAGE ? 0 : this.period());
+        });
     }, ms);
   }
 

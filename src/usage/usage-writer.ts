@@ -83,6 +83,8 @@ export interface UsageWriterDeps {
   usageUpdatedIntervalMs: number;
   /** The consumer's ack wait: past half of it, a redelivery may be running elsewhere. */
   ackWaitMs: number;
+  /** Told when a line's `usage.updated` is held back until `dueAt`, so the notice sweeper runs then. */
+  onNoticeDue?: (dueAt: Instant) => void;
 }
 
 export interface BatchResult {
@@ -203,6 +205,7 @@ export async function writeUsageBatch(deps: UsageWriterDeps, messages: readonly 
       const pendingRecord = notice?.dueAt && notice.month !== decided.month.month && !decided.closed.some((cl) => cl.record.month === notice.month) ? await archivedRecord(c, lineId, notice.month) : null;
       const coalesced = coalesceUsageUpdated({ notice, current: { record: decided.month, lastUsageId: decided.lastUsageId }, closed: decided.closed, pendingRecord, now, intervalMs: deps.usageUpdatedIntervalMs });
       lineCommits.push({ lineId, version: line.version, month: decided.month, usageNotice: coalesced.notice, pending, outbox: entries(deps.prefix, [...decided.events, ...coalesced.events], now) });
+      if (coalesced.notice?.dueAt) deps.onNoticeDue?.(coalesced.notice.dueAt);
     }
 
     lap('decide');

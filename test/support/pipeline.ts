@@ -30,6 +30,7 @@ export function isolatedEnv(overrides: Record<string, string> = {}): Record<stri
     OPENSIM_PARTITIONS: '4',
     OPENSIM_LOCK_DURATION_MS: '2000',
     OPENSIM_RELAY_INTERVAL_MS: '100',
+    OPENSIM_SWEEP_FULL_MS: '500',
     OPENSIM_RETRY_BASE_MS: '50',
     OPENSIM_RETRY_MAX_MS: '1000',
     OPENSIM_SHUTDOWN_GRACE_MS: '3000',

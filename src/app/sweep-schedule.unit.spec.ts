@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { SweepSchedule } from './sweep-schedule.js';
+
+describe('SweepSchedule', () => {
+  it('given a fresh process, the first tick sweeps (crash recovery at start)', () => {
+    expect(new SweepSchedule(30_000).due(1_000)).toBe(true);
+  });
+
+  it('given a sweep just ran and nothing is requested, it waits for the full-sweep pace', () => {
+    const schedule = new SweepSchedule(30_000);
+    schedule.swept(1_000, true);
+    expect(schedule.due(2_000)).toBe(false);
+    expect(schedule.due(31_000)).toBe(true);
+  });
+
+  it('given work requested for later, it is due at that time and not before', () => {
+    const schedule = new SweepSchedule(30_000);
+    schedule.swept(1_000, true);
+    schedule.request(5_000);
+    expect(schedule.due(4_999)).toBe(false);
+    expect(schedule.due(5_000)).toBe(true);
+    schedule.swept(5_000, true);
+    expect(schedule.due(6_000)).toBe(false);
+  });
+
+  it('given a sweep that stopped at its page size, the next tick goes on', () => {
+    const schedule = new SweepSchedule(30_000);
+    schedule.swept(1_000, false);
+    expect(schedule.due(1_001)).toBe(true);
+  });
+
+  it('given work requested during a sweep, it is kept for the next one', () => {
+    const schedule = new SweepSchedule(30_000);
+    schedule.request(2_000);
+    schedule.swept(1_500, true);
+    expect(schedule.due(2_000)).toBe(true);
+  });
+});
