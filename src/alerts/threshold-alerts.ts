@@ -5,12 +5,12 @@ import { envelopeRecomputedDataSchema, thresholdCrossedDataSchema } from '../con
 import type { CloudEvent } from '../contract/messages.js';
 import { decideAlert, type AlertTrigger } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
-import { ensureStreams, isNotFound } from '../messaging/streams.js';
+import { ensureStreams } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import type { LineDocument } from '../store/documents.js';
 import { settlesWithin } from '../app/grace.js';
-import { sleep } from '../workers/retry.js';
 import { SmsRecorder, WebhookNotifier, type WarningNotifier } from './notifiers.js';
+import { consumeUntilStopped, ensureDurableConsumer } from '../messaging/durable-consumer.js';
 
 export const ALERTS_CONSUMER = 'threshold-alerts';
 
@@ -55,15 +55,8 @@ export class ThresholdAlerts implements Role {
     this.loop = this.runUntilStopped();
   }
 
-  private async runUntilStopped(): Promise<void> {
-    while (!this.stopped) {
-      try {
-        await this.run();
-      } catch (err) {
-        this.context.logger.error({ err }, 'threshold alerts interrupted; restarting in 1 s');
-      }
-      if (!this.stopped) await sleep(1000);
-    }
+  private runUntilStopped(): Promise<void> {
+    return consumeUntilStopped('threshold alerts', this.context.logger, () => this.stopped, () => this.run());
   }
 
   private async run(): Promise<void> {
@@ -71,20 +64,15 @@ export class ThresholdAlerts implements Role {
     const nc = await connections.natsReady;
     const jsm = await nc.jetstreamManager();
     await ensureStreams(jsm, this.names);
-    try {
-      await jsm.consumers.info(this.names.eventStream, ALERTS_CONSUMER);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      await jsm.consumers.add(this.names.eventStream, {
-        durable_name: ALERTS_CONSUMER,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        filter_subject: `${this.names.prefix}.mon.>`,
-        max_ack_pending: 1000,
-        ack_wait: 30_000_000_000,
-        max_deliver: -1,
-      });
-    }
+    await ensureDurableConsumer(jsm, this.names.eventStream, {
+      durable_name: ALERTS_CONSUMER,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: `${this.names.prefix}.mon.>`,
+      max_ack_pending: 1000,
+      ack_wait: 30_000_000_000,
+      max_deliver: -1,
+    });
     const consumer = await nc.jetstream().consumers.get(this.names.eventStream, ALERTS_CONSUMER);
     this.messages = await consumer.consume({ max_messages: 256 });
     logger.info({ stream: this.names.eventStream, consumer: ALERTS_CONSUMER, channel: this.notifier.channel }, 'threshold alerts consuming');

@@ -2,12 +2,13 @@ import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nat
 import { settlesWithin } from '../app/grace.js';
 import type { Role, RoleContext } from '../app/system.js';
 import { naming, type Naming } from '../messaging/subjects.js';
-import { ensureStreams, isNotFound } from '../messaging/streams.js';
+import { ensureStreams } from '../messaging/streams.js';
 import type { Pipeline } from '../app/pipeline.js';
 import { insertOnce } from '../store/insert-once.js';
 import { failpoint } from '../workers/failpoints.js';
 import { parseCommand, type ParsedCommand } from './parse-command.js';
 import { invalidPayloadLetter, streamLetterId } from './invalid-payload.js';
+import { consumeUntilStopped, ensureDurableConsumer } from '../messaging/durable-consumer.js';
 
 export const COMMAND_CONSUMER = 'command-intake';
 
@@ -43,15 +44,8 @@ export class CommandIntake implements Role {
   private consuming = false;
 
   /** Consumes; if the stream or consumer cannot be set up (NATS away), tries again. */
-  private async runUntilStopped(): Promise<void> {
-    while (!this.stopped) {
-      try {
-        await this.run();
-      } catch (err) {
-        this.context.logger.error({ err }, 'command intake interrupted; restarting in 1 s');
-      }
-      if (!this.stopped) await new Promise((r) => setTimeout(r, 1000));
-    }
+  private runUntilStopped(): Promise<void> {
+    return consumeUntilStopped('command intake', this.context.logger, () => this.stopped, () => this.run());
   }
 
   private async run(): Promise<void> {
@@ -59,22 +53,17 @@ export class CommandIntake implements Role {
     const nc = await connections.natsReady;
     const jsm = await nc.jetstreamManager();
     await ensureStreams(jsm, this.names);
-    try {
-      await jsm.consumers.info(this.names.commandStream, COMMAND_CONSUMER);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      await jsm.consumers.add(this.names.commandStream, {
-        durable_name: COMMAND_CONSUMER,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        filter_subjects: [this.names.planChangeCommands, this.names.resourceOrderCommands],
-        max_ack_pending: config.OPENSIM_INTAKE_MAX_IN_FLIGHT,
-        ack_wait: config.OPENSIM_INTAKE_ACK_WAIT_MS * 1_000_000,
-        // Past this, JetStream gives up on the message and says so in an advisory: the
-        // dead-letter collector (relay/max-deliveries.ts) stores it with the others.
-        max_deliver: config.OPENSIM_INTAKE_MAX_DELIVER,
-      });
-    }
+    await ensureDurableConsumer(jsm, this.names.commandStream, {
+      durable_name: COMMAND_CONSUMER,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subjects: [this.names.planChangeCommands, this.names.resourceOrderCommands],
+      max_ack_pending: config.OPENSIM_INTAKE_MAX_IN_FLIGHT,
+      ack_wait: config.OPENSIM_INTAKE_ACK_WAIT_MS * 1_000_000,
+      // Past this, JetStream gives up on the message and says so in an advisory: the
+      // dead-letter collector (relay/max-deliveries.ts) stores it with the others.
+      max_deliver: config.OPENSIM_INTAKE_MAX_DELIVER,
+    });
     const consumer = await nc.jetstream().consumers.get(this.names.commandStream, COMMAND_CONSUMER);
     this.messages = await consumer.consume({ max_messages: config.OPENSIM_INTAKE_MAX_IN_FLIGHT });
     logger.info({ stream: this.names.commandStream, consumer: COMMAND_CONSUMER }, 'command intake consuming');

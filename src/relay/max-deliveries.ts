@@ -11,6 +11,7 @@ import { requestKey, type DeadLetterDocument } from '../store/documents.js';
 import { findDecision } from '../store/plan-change-store.js';
 import { commandJobId, messageIdOf, type CommandJob } from '../workers/command-queues.js';
 import { failedOutcome } from '../workers/failed-outcome.js';
+import { consumeUntilStopped, ensureDurableConsumer } from '../messaging/durable-consumer.js';
 
 export const ADVISORY_CONSUMER = 'dead-letter-collector';
 
@@ -49,27 +50,15 @@ export class MaxDeliveriesCollector implements Role {
     this.loop = this.runUntilStopped();
   }
 
-  private async runUntilStopped(): Promise<void> {
-    while (!this.stopped) {
-      try {
-        await this.run();
-      } catch (err) {
-        this.context.logger.error({ err }, 'dead-letter collector interrupted; restarting in 1 s');
-      }
-      if (!this.stopped) await new Promise((r) => setTimeout(r, 1000));
-    }
+  private runUntilStopped(): Promise<void> {
+    return consumeUntilStopped('dead-letter collector', this.context.logger, () => this.stopped, () => this.run());
   }
 
   private async run(): Promise<void> {
     const nc = await this.context.connections.natsReady;
     const jsm = await nc.jetstreamManager();
     await ensureStreams(jsm, this.names);
-    try {
-      await jsm.consumers.info(this.names.advisoryStream, ADVISORY_CONSUMER);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      await jsm.consumers.add(this.names.advisoryStream, { durable_name: ADVISORY_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 60_000_000_000 });
-    }
+    await ensureDurableConsumer(jsm, this.names.advisoryStream, { durable_name: ADVISORY_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 60_000_000_000 });
     if (this.stopped) return;
     const consumer = await nc.jetstream().consumers.get(this.names.advisoryStream, ADVISORY_CONSUMER);
     this.messages = await consumer.consume({ max_messages: 16 });

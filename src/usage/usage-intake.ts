@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
 import type { Pipeline } from '../app/pipeline.js';
 import type { Role, RoleContext } from '../app/system.js';
-import { ensureStreams, isNotFound } from '../messaging/streams.js';
+import { ensureStreams } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import { headersOf, streamLetterId } from '../producers/invalid-payload.js';
 import type { DeadLetterDocument } from '../store/documents.js';
@@ -10,6 +10,7 @@ import { settlesWithin } from '../app/grace.js';
 import { backoffMs, sleep } from '../workers/retry.js';
 import { parseUsage } from './parse-usage.js';
 import { writeUsageBatch, type UsageMessage, type UsageWriterDeps } from './usage-writer.js';
+import { consumeUntilStopped, ensureDurableConsumer } from '../messaging/durable-consumer.js';
 
 export const USAGE_CONSUMER = 'usage-intake';
 
@@ -47,15 +48,8 @@ export class UsageIntake implements Role {
     this.writer = this.writeUntilStopped();
   }
 
-  private async readUntilStopped(): Promise<void> {
-    while (!this.stopped) {
-      try {
-        await this.read();
-      } catch (err) {
-        this.context.logger.error({ err }, 'usage intake interrupted; restarting in 1 s');
-      }
-      if (!this.stopped) await sleep(1000);
-    }
+  private readUntilStopped(): Promise<void> {
+    return consumeUntilStopped('usage intake', this.context.logger, () => this.stopped, () => this.read());
   }
 
   private async read(): Promise<void> {
@@ -63,21 +57,16 @@ export class UsageIntake implements Role {
     const nc = await connections.natsReady;
     const jsm = await nc.jetstreamManager();
     await ensureStreams(jsm, this.names);
-    try {
-      await jsm.consumers.info(this.names.usageStream, USAGE_CONSUMER);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      await jsm.consumers.add(this.names.usageStream, {
-        durable_name: USAGE_CONSUMER,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        filter_subject: this.names.usage,
-        max_ack_pending: config.OPENSIM_USAGE_MAX_IN_FLIGHT,
-        ack_wait: config.OPENSIM_USAGE_ACK_WAIT_MS * 1_000_000,
-        // Never given up on: a usage record is counted, or refused into the dead letters.
-        max_deliver: -1,
-      });
-    }
+    await ensureDurableConsumer(jsm, this.names.usageStream, {
+      durable_name: USAGE_CONSUMER,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: this.names.usage,
+      max_ack_pending: config.OPENSIM_USAGE_MAX_IN_FLIGHT,
+      ack_wait: config.OPENSIM_USAGE_ACK_WAIT_MS * 1_000_000,
+      // Never given up on: a usage record is counted, or refused into the dead letters.
+      max_deliver: -1,
+    });
     const consumer = await nc.jetstream().consumers.get(this.names.usageStream, USAGE_CONSUMER);
     this.messages = await consumer.consume({ max_messages: Math.min(config.OPENSIM_USAGE_MAX_IN_FLIGHT, 1000) });
     logger.info({ stream: this.names.usageStream, consumer: USAGE_CONSUMER }, 'usage intake consuming');
