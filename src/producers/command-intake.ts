@@ -78,6 +78,12 @@ export class CommandIntake implements Role {
   private async consume(messages: ConsumerMessages): Promise<void> {
     const { logger } = this.context;
     for await (const msg of messages) {
+      if (this.stopped) {
+        // Pulled but not taken in before shutdown: hand it back now, so it is redelivered
+        // (ahead of later messages) to whichever process consumes next, not after ack_wait.
+        msg.nak();
+        continue;
+      }
       // While Redis or MongoDB is slow, keep the message ours rather than let ack_wait redeliver it.
       const heartbeat = setInterval(() => {
         try {
