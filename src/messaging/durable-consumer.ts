@@ -1,4 +1,5 @@
-import type { ConsumerConfig, JetStreamManager } from 'nats';
+import type { ConsumerConfig, ConsumerMessages, JetStreamManager } from 'nats';
+import { settlesWithin } from '../app/grace.js';
 import type { Logger } from '../logging/logger.js';
 import { isNotFound } from './streams.js';
 
@@ -27,5 +28,19 @@ export async function consumeUntilStopped(label: string, logger: Logger, stopped
       logger.error({ err }, `${label} interrupted; restarting in 1 s`);
     }
     if (!stopped()) await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+/**
+ * Stops a consuming loop: no more pulls, and the loop ends once it has dealt with what it
+ * already received, within the grace period. Past it, unacknowledged messages are redelivered.
+ */
+export async function stopConsuming(label: string, logger: Logger, graceMs: number, messages: ConsumerMessages | undefined, loop: Promise<void> | undefined): Promise<void> {
+  const drained = (async () => {
+    await messages?.close();
+    await loop?.catch(() => {});
+  })();
+  if (!(await settlesWithin(drained, graceMs))) {
+    logger.warn({ graceMs }, `${label} did not drain within the grace period; unacknowledged messages will be redelivered`);
   }
 }

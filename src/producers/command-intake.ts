@@ -1,5 +1,4 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
-import { settlesWithin } from '../app/grace.js';
 import type { Role, RoleContext } from '../app/system.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import { ensureStreams } from '../messaging/streams.js';
@@ -8,7 +7,7 @@ import { insertOnce } from '../store/insert-once.js';
 import { failpoint } from '../workers/failpoints.js';
 import { parseCommand, type ParsedCommand } from './parse-command.js';
 import { invalidPayloadLetter, streamLetterId } from './invalid-payload.js';
-import { consumeUntilStopped, ensureDurableConsumer } from '../messaging/durable-consumer.js';
+import { consumeUntilStopped, ensureDurableConsumer, stopConsuming } from '../messaging/durable-consumer.js';
 
 export const COMMAND_CONSUMER = 'command-intake';
 
@@ -78,12 +77,6 @@ export class CommandIntake implements Role {
   private async consume(messages: ConsumerMessages): Promise<void> {
     const { logger } = this.context;
     for await (const msg of messages) {
-      if (this.stopped) {
-        // Pulled but not taken in before shutdown: hand it back now, so it is redelivered
-        // (ahead of later messages) to whichever process consumes next, not after ack_wait.
-        msg.nak();
-        continue;
-      }
       // While Redis or MongoDB is slow, keep the message ours rather than let ack_wait redeliver it.
       const heartbeat = setInterval(() => {
         try {
@@ -131,16 +124,12 @@ export class CommandIntake implements Role {
     await this.pipeline.outbox.flushQuietly(deadLetters, letterId);
   }
 
-  /** Stops pulling and finishes the messages already received, within the grace period. */
+  /**
+   * Stops pulling and takes in the messages already received, in order, within the grace period:
+   * handing them back instead would let a process still consuming overtake them (rolling restart).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
-    const drained = (async () => {
-      await this.messages?.close();
-      await this.loop?.catch(() => {});
-    })();
-    const grace = this.context.config.OPENSIM_SHUTDOWN_GRACE_MS;
-    if (!(await settlesWithin(drained, grace))) {
-      this.context.logger.warn({ graceMs: grace }, 'command intake did not drain within the grace period; unacknowledged messages will be redelivered');
-    }
+    await stopConsuming('command intake', this.context.logger, this.context.config.OPENSIM_SHUTDOWN_GRACE_MS, this.messages, this.loop);
   }
 }

@@ -1,5 +1,4 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg, type JetStreamManager } from 'nats';
-import { settlesWithin } from '../app/grace.js';
 import type { Pipeline } from '../app/pipeline.js';
 import type { Role, RoleContext } from '../app/system.js';
 import { ensureStreams, isNotFound } from '../messaging/streams.js';
@@ -11,7 +10,7 @@ import { requestKey, type DeadLetterDocument } from '../store/documents.js';
 import { findDecision } from '../store/plan-change-store.js';
 import { commandJobId, messageIdOf, type CommandJob } from '../workers/command-queues.js';
 import { failedOutcome } from '../workers/failed-outcome.js';
-import { consumeUntilStopped, ensureDurableConsumer } from '../messaging/durable-consumer.js';
+import { consumeUntilStopped, ensureDurableConsumer, stopConsuming } from '../messaging/durable-consumer.js';
 
 export const ADVISORY_CONSUMER = 'dead-letter-collector';
 
@@ -137,13 +136,6 @@ export class MaxDeliveriesCollector implements Role {
   /** Stops pulling and finishes the messages already received, within the grace period. */
   async stop(): Promise<void> {
     this.stopped = true;
-    const drained = (async () => {
-      await this.messages?.close();
-      await this.loop?.catch(() => {});
-    })();
-    const grace = this.context.config.OPENSIM_SHUTDOWN_GRACE_MS;
-    if (!(await settlesWithin(drained, grace))) {
-      this.context.logger.warn({ graceMs: grace }, 'dead-letter collector did not drain within the grace period; unacknowledged messages will be redelivered');
-    }
+    await stopConsuming('dead-letter collector', this.context.logger, this.context.config.OPENSIM_SHUTDOWN_GRACE_MS, this.messages, this.loop);
   }
 }
