@@ -53,16 +53,7 @@ export interface AlertState {
 }
 
 /** A warning for the line's user; `id` is the crossing event's id, so it is delivered once. */
-export interface Warning {
-  id: string;
-  lineId: string;
-  clientAccountId: string;
-  month: Month;
-  threshold: ThresholdName;
-  limit: number;
-  value: number;
-  text: string;
-}
+export type Warning = ThresholdCrossedData & { id: string; text: string };
 
 export type AlertDecision =
   | { outcome: 'stale' }

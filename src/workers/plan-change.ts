@@ -39,7 +39,7 @@ export async function processPlanChange(deps: WorkerDeps, request: PlanChangeReq
       // The line holds the request: a crash came after the commit point. Finish what followed it.
       const line = lineDoc!.line;
       await syncResources(c, line);
-      await recordDecision(c, { requestId: request.requestId, clientAccountId: request.clientAccountId, lineId: line.lineId, outcome: 'applied', reason: null, eventId: eventKeys.planChange(request.requestId, 'applied'), decidedAt: now, outbox: [] });
+      await recordApplied(c, request, line.lineId, now);
       await outbox.flushQuietly(c.lines, line.lineId);
       return { outcome: 'duplicate' };
     }
@@ -51,7 +51,7 @@ export async function processPlanChange(deps: WorkerDeps, request: PlanChangeReq
       await commitAppliedChange(c, lineDoc!, { requestId: request.requestId, line: result.line, month: result.month, outbox: pending });
       failpoint('plan-change:after-line-write');
       await syncResources(c, result.line);
-      await recordDecision(c, { requestId: request.requestId, clientAccountId: request.clientAccountId, lineId: result.line.lineId, outcome: 'applied', reason: null, eventId: eventKeys.planChange(request.requestId, 'applied'), decidedAt: now, outbox: [] });
+      await recordApplied(c, request, result.line.lineId, now);
       await outbox.flushQuietly(c.lines, result.line.lineId);
       return { outcome: 'applied' };
     }
@@ -66,6 +66,11 @@ export async function processPlanChange(deps: WorkerDeps, request: PlanChangeReq
       throw new Error(`unknown outcome ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/** The decision record of an applied change: its events travel in the line's outbox, not here. */
+function recordApplied(c: Collections, request: PlanChangeRequest, lineId: string, now: Instant): Promise<void> {
+  return recordDecision(c, { requestId: request.requestId, clientAccountId: request.clientAccountId, lineId, outcome: 'applied', reason: null, eventId: eventKeys.planChange(request.requestId, 'applied'), decidedAt: now, outbox: [] });
 }
 
 export function entries(prefix: string, events: DomainEvent[], now: Instant) {
