@@ -42,6 +42,8 @@ export const configSchema = z.object({
   /** Deliveries of one inbound message before JetStream gives up on it (it is then dead-lettered). */
   OPENSIM_INTAKE_MAX_DELIVER: z.coerce.number().int().min(1).max(1000).default(20),
   OPENSIM_INTAKE_ACK_WAIT_MS: z.coerce.number().int().min(500).default(30_000),
+  /** Time to live of the lease that lets one process at a time take commands in (failover after a crash takes this long). */
+  OPENSIM_INTAKE_LEASE_MS: z.coerce.number().int().min(300).default(10_000),
   NATS_USER: z.string().optional(),
   NATS_PASSWORD: z.string().optional(),
   NATS_TOKEN: z.string().optional(),

@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamManager, type JsMsg } from 'nats';
 import type { Role, RoleContext } from '../app/system.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import { ensureStreams } from '../messaging/streams.js';
@@ -8,6 +8,7 @@ import { failpoint } from '../workers/failpoints.js';
 import { parseCommand, type ParsedCommand } from './parse-command.js';
 import { invalidPayloadLetter, streamLetterId } from './invalid-payload.js';
 import { consumeUntilStopped, ensureDurableConsumer, stopConsuming } from '../messaging/durable-consumer.js';
+import { IntakeLease, intakeLeaseKey } from './intake-lease.js';
 
 export const COMMAND_CONSUMER = 'command-intake';
 
@@ -17,11 +18,15 @@ export const MAX_PAYLOAD_BYTES = 64 * 1024;
 /** Longest pause before a message that could not be taken in comes back. */
 const MAX_NAK_DELAY_MS = 30_000;
 
+/** Tries of one message in place (Redis or MongoDB slow) before handing it back to the stream. */
+const ATTEMPTS_IN_PLACE = 5;
+
 /**
  * NATS → BullMQ. Parses and validates each command, enqueues it under a job id derived from
  * its request id, and acks only once Redis has it. Messages are handled one after the other,
- * in stream order, so arrival order reaches the partitions; at most `maxInFlight` are pulled
- * ahead (a burst waits in the stream, not in memory or Redis).
+ * in stream order, by one process at a time (the one holding the intake lease; others stand
+ * by), so arrival order reaches the partitions; at most `maxInFlight` are pulled ahead (a burst
+ * waits in the stream, not in memory or Redis).
  */
 export class CommandIntake implements Role {
   readonly name = 'command-intake';
@@ -29,18 +34,22 @@ export class CommandIntake implements Role {
   private loop: Promise<void> | undefined;
   private names!: Naming;
   private context!: RoleContext;
+  private lease!: IntakeLease;
 
   constructor(private readonly pipeline: Pipeline) {}
 
   async start(context: RoleContext): Promise<void> {
     this.context = context;
     this.names = naming(context.config.OPENSIM_SUBJECT_PREFIX);
-    context.readiness.registerConsumer(this.name, () => this.consuming);
+    this.lease = new IntakeLease(context.connections.redis, intakeLeaseKey(this.names.prefix), context.config.OPENSIM_INTAKE_LEASE_MS);
+    // Standing by while another process holds the lease is a healthy state.
+    context.readiness.registerConsumer(this.name, () => this.consuming || this.standingBy);
     this.loop = this.runUntilStopped();
   }
 
   private stopped = false;
   private consuming = false;
+  private standingBy = false;
 
   /** Consumes; if the stream or consumer cannot be set up (NATS away), tries again. */
   private runUntilStopped(): Promise<void> {
@@ -63,20 +72,72 @@ export class CommandIntake implements Role {
       // dead-letter collector (relay/max-deliveries.ts) stores it with the others.
       max_deliver: config.OPENSIM_INTAKE_MAX_DELIVER,
     });
-    const consumer = await nc.jetstream().consumers.get(this.names.commandStream, COMMAND_CONSUMER);
-    this.messages = await consumer.consume({ max_messages: config.OPENSIM_INTAKE_MAX_IN_FLIGHT });
-    logger.info({ stream: this.names.commandStream, consumer: COMMAND_CONSUMER }, 'command intake consuming');
-    this.consuming = true;
+    if (!(await this.takeLease(jsm))) return;
     try {
-      await this.consume(this.messages);
+      const consumer = await nc.jetstream().consumers.get(this.names.commandStream, COMMAND_CONSUMER);
+      const messages = await consumer.consume({ max_messages: config.OPENSIM_INTAKE_MAX_IN_FLIGHT });
+      this.messages = messages;
+      this.lease.keep(() => {
+        logger.warn({ lease: this.lease.key }, 'command intake lost its lease; handing back what it holds');
+        void messages.close();
+      });
+      logger.info({ stream: this.names.commandStream, consumer: COMMAND_CONSUMER }, 'command intake consuming');
+      this.consuming = true;
+      await this.consume(messages);
     } finally {
       this.consuming = false;
+      await this.lease.release().catch(() => {});
     }
+  }
+
+  /**
+   * Waits for the lease (standing by while another process holds it). Messages a previous
+   * holder had pulled and not acknowledged (it died, or its grace ran out) come back after the
+   * ack wait, and JetStream delivers redeliveries first: waiting for them keeps stream order.
+   */
+  private async takeLease(jsm: JetStreamManager): Promise<boolean> {
+    const { config, logger } = this.context;
+    const poll = Math.min(1000, Math.floor(config.OPENSIM_INTAKE_LEASE_MS / 4));
+    while (!this.stopped) {
+      if (await this.lease.tryAcquire()) {
+        this.lease.keep(() => {});
+        try {
+          const held = (await jsm.consumers.info(this.names.commandStream, COMMAND_CONSUMER)).num_ack_pending;
+          if (held > 0) {
+            logger.info({ held, waitMs: config.OPENSIM_INTAKE_ACK_WAIT_MS }, 'command intake waiting for the messages a previous intake held');
+            await this.pause(config.OPENSIM_INTAKE_ACK_WAIT_MS + 500);
+          }
+        } catch (err) {
+          await this.lease.release().catch(() => {});
+          throw err;
+        }
+        this.standingBy = false;
+        if (this.lease.valid() && !this.stopped) return true;
+        await this.lease.release().catch(() => {});
+        continue;
+      }
+      if (!this.standingBy) logger.info({ lease: this.lease.key }, 'command intake standing by: another process takes commands in');
+      this.standingBy = true;
+      await this.pause(poll);
+    }
+    this.standingBy = false;
+    return false;
+  }
+
+  /** Sleeps, cut short by stop(). */
+  private async pause(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (!this.stopped && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
   }
 
   private async consume(messages: ConsumerMessages): Promise<void> {
     const { logger } = this.context;
     for await (const msg of messages) {
+      // The lease ran out (this process stalled, or lost Redis): another may hold it now.
+      if (!this.lease.valid()) {
+        msg.nak();
+        continue;
+      }
       // While Redis or MongoDB is slow, keep the message ours rather than let ack_wait redeliver it.
       const heartbeat = setInterval(() => {
         try {
@@ -85,14 +146,33 @@ export class CommandIntake implements Role {
           // The connection is closing (shutdown): the message will be redelivered.
         }
       }, Math.max(250, Math.floor(this.context.config.OPENSIM_INTAKE_ACK_WAIT_MS / 3)));
-      await this.handle(msg)
-        .catch((err) => {
-          // Redis or MongoDB unreachable: the message comes back later, nothing is lost.
-          const delay = Math.min(MAX_NAK_DELAY_MS, 1000 * 2 ** Math.max(0, msg.info.redeliveryCount - 1));
-          logger.warn({ err, subject: msg.subject, seq: msg.seq, deliveries: msg.info.redeliveryCount, retryInMs: delay }, 'command not taken in yet; redelivering');
-          msg.nak(delay);
-        })
-        .finally(() => clearInterval(heartbeat));
+      try {
+        await this.handleInPlace(msg);
+      } catch (err) {
+        // Redis or MongoDB unreachable for a while: the message comes back later, nothing is lost.
+        const delay = Math.min(MAX_NAK_DELAY_MS, 1000 * 2 ** Math.max(0, msg.info.redeliveryCount - 1));
+        logger.warn({ err, subject: msg.subject, seq: msg.seq, deliveries: msg.info.redeliveryCount, retryInMs: delay }, 'command not taken in yet; redelivering');
+        msg.nak(delay);
+      } finally {
+        clearInterval(heartbeat);
+      }
+    }
+  }
+
+  /**
+   * A message that cannot be taken in yet is tried again here, a few times, before it is handed
+   * back: handing it back at once would let the messages behind it overtake it.
+   */
+  private async handleInPlace(msg: JsMsg): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.handle(msg);
+        return;
+      } catch (err) {
+        if (attempt >= ATTEMPTS_IN_PLACE || this.stopped || !this.lease.valid()) throw err;
+        this.context.logger.debug({ err, seq: msg.seq, attempt }, 'command not taken in yet; trying again');
+        await this.pause(Math.min(4000, 250 * 2 ** (attempt - 1)));
+      }
     }
   }
 
@@ -105,7 +185,7 @@ export class CommandIntake implements Role {
       return;
     }
     failpoint('intake:before-enqueue');
-    await this.pipeline.queues.enqueue(parsed.job);
+    await this.pipeline.queues.enqueue(parsed.job, String(msg.seq));
     failpoint('intake:after-enqueue');
     msg.ack();
   }

@@ -27,10 +27,20 @@ export class CommandQueues {
     return this.queues[partitionOf(serviceRefOf(job), this.partitions)]!;
   }
 
-  /** Resolves once Redis holds the job. The same request id again is a no-op while the job exists. */
-  async enqueue(job: CommandJob): Promise<void> {
-    await this.queueFor(job).add(job.kind, job, {
-      jobId: commandJobId(job),
+  /**
+   * Resolves once Redis holds the job. The same request id again is a no-op while the job
+   * exists, except after a failure: a failed job keeps its id until the dead-letter collector
+   * has copied it to MongoDB, and a request sent again meanwhile (upstream's own resend, or
+   * `opensim dlq retry`) would vanish into it. It gets a job of its own instead, named after
+   * the message that carried it (`deliveryKey`, the stream sequence), so a redelivery of that
+   * message is still a no-op. MongoDB's decision record keeps it from taking effect twice.
+   */
+  async enqueue(job: CommandJob, deliveryKey?: string): Promise<void> {
+    const queue = this.queueFor(job);
+    let jobId = commandJobId(job);
+    if (deliveryKey !== undefined && (await queue.getJobState(jobId)) === 'failed') jobId = `${jobId}@${deliveryKey}`;
+    await queue.add(job.kind, job, {
+      jobId,
       removeOnComplete: KEEP_COMPLETED,
       // Failed jobs stay until the dead-letter sweeper has copied them to MongoDB.
       removeOnFail: false,

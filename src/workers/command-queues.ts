@@ -33,7 +33,10 @@ export function commandQueueName(prefix: string, partition: number): string {
   return `${prefix}-commands-${partition}`;
 }
 
-/** BullMQ refuses ':' in custom ids; '~' cannot occur in a request or order id, so the mapping stays one to one. */
+/**
+ * BullMQ refuses ':' in custom ids; '~' cannot occur in a request or order id, so the mapping
+ * stays one to one. A resend after a failure appends `@<stream sequence>` ('@' cannot occur either).
+ */
 export function commandJobId(job: CommandJob): string {
   return `${job.kind === 'plan-change' ? 'pc' : 'ro'}_${messageIdOf(job).replaceAll(':', '~')}`;
 }

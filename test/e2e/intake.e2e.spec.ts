@@ -55,4 +55,37 @@ describe('command intake', () => {
     const outcomes = await client.waitForEvents((e) => e.type.startsWith('opensim.plan-change.') && String(e.data.requestId).startsWith('in-'), burst, 60_000);
     expect(new Set(outcomes.map((e) => e.data.requestId)).size).toBe(burst);
   }, 90_000);
+
+  it('given two processes, then one takes commands in while the other stands by, and requests for one line published back to back are applied in order, across a handover', async () => {
+    const env = isolatedEnv({ OPENSIM_PARTITIONS: '8' });
+    const lines = 10;
+    const rounds = 40;
+    client = await PipelineClient.open(env);
+    await client.seed(fleet(ACC, lines));
+    const first = await startInProcess(env);
+    system = await startInProcess(env);
+    expect((await first.readiness.check()).ready).toBe(true);
+
+    // Round by round, with no pause: a line's next request is ten messages behind its previous one.
+    const total = lines * rounds;
+    // Request i: to the spare on even rounds, back to the 20 GiB resource on odd ones; out of order, one would be refused.
+    const alternating = (i: number) => {
+      const lineId = `${ACC}-L${i % lines}`;
+      return { ...request(i, lines), targetResourceId: Math.floor(i / lines) % 2 === 0 ? `${lineId}-FPC367678-0` : `${lineId}-R20` };
+    };
+    const published = (async () => {
+      for (let i = 0; i < total; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => client!.planChange(alternating(i + k))));
+    })();
+    const isOutcome = (e: { type: string; data: Record<string, unknown> }) => e.type.startsWith('opensim.plan-change.') && String(e.data.requestId).startsWith('in-');
+    await client.waitForEvents(isOutcome, total / 3, 60_000);
+    await first.stop();
+    await published;
+
+    const outcomes = await client.waitForEvents(isOutcome, total, 90_000);
+    expect(outcomes.filter((e) => e.type !== 'opensim.plan-change.applied').map((e) => [e.data.requestId, e.data.reason])).toEqual([]);
+    for (const line of await client.db.collection('lines').find({}).toArray()) {
+      const i = Number(/-L(\d+)$/.exec(String(line._id))![1]);
+      expect(line.decidedRequestIds).toEqual(Array.from({ length: rounds }, (_, r) => `in-${i + r * lines}`));
+    }
+  }, 120_000);
 });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningSystem } from '../../src/app/system.js';
+import { commandJobId, partitionOf } from '../../src/workers/command-queues.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
 
@@ -79,5 +80,32 @@ describe('MongoDB unreachable under load', () => {
     // Consumers see one failed outcome per request, whatever published it.
     expect(new Set(client.eventsOf('opensim.plan-change.failed').map((e) => e.id)).size).toBe(count);
   }, 120_000);
-});
 
+  it('a request sent again while its failed job still waits for the dead-letter collector is applied, once', async () => {
+    // The collector runs with the relay; a long interval holds the failed job in Redis for the whole test.
+    ({ client, proxy, system } = await systemBehindMongoProxy({ OPENSIM_RETRY_ATTEMPTS: '2', OPENSIM_RETRY_BASE_MS: '50', OPENSIM_RETRY_MAX_MS: '100', OPENSIM_RELAY_INTERVAL_MS: '600000' }));
+    await proxy.cut();
+    await client.planChange(request(0));
+    await client.waitForEvents((e) => e.type === 'opensim.plan-change.failed', 1, 30_000);
+    await proxy.restore();
+    const queue = client.queue(partitionOf(`SVC-${ACC}`, client.config.OPENSIM_PARTITIONS));
+    const failedJobId = commandJobId({ kind: 'plan-change', subject: '', request: request(0) as never, receivedAt: '' });
+    expect(await queue.getJobState(failedJobId)).toBe('failed');
+
+    // Upstream sends it again (a fresh Nats-Msg-Id), and the same message is delivered twice.
+    await client.planChange(request(0), 'out-0-resent');
+    await client.waitForEvents((e) => e.type === 'opensim.plan-change.applied' && e.data.requestId === 'out-0', 1, 30_000);
+    await client.planChange(request(0), 'out-0-resent-again');
+    await client.planChange({ ...request(1), requestId: 'later' });
+    await client.waitForEvents((e) => e.data.requestId === 'later', 1, 30_000);
+    await queue.close();
+
+    const line = await client.db.collection('lines').findOne({ _id: `${ACC}-L0` as never });
+    expect([line?.version, line?.decidedRequestIds]).toEqual([1, ['out-0']]);
+    expect(new Set(client.eventsOf('opensim.plan-change.applied').filter((e) => e.data.requestId === 'out-0').map((e) => e.id)).size).toBe(1);
+    // The failure is still dead-lettered: the relay's last pass at stop collects it.
+    await system!.stop();
+    system = undefined;
+    expect(await client.db.collection('deadLetters').countDocuments({ requestId: 'out-0', reason: 'RETRIES_EXHAUSTED' })).toBe(1);
+  }, 120_000);
+});

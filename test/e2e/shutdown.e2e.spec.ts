@@ -100,7 +100,7 @@ describe('graceful shutdown', () => {
 
   it.each([
     ['then a restart', false],
-    ['in a rolling restart (the new process already consuming)', true],
+    ['in a rolling restart (the new process already running, standing by)', true],
   ])('SIGTERM during a burst of 2,000 requests, %s: every request has exactly one outcome and none is applied twice', async (_how, rolling) => {
     const env = isolatedEnv({ LOG_LEVEL: 'info', OPENSIM_PARTITIONS: '8', OPENSIM_SHUTDOWN_GRACE_MS: '10000', OPENSIM_INTAKE_ACK_WAIT_MS: '3000' });
     client = await PipelineClient.open(env);
@@ -130,7 +130,8 @@ describe('graceful shutdown', () => {
     if (rolling) {
       const next = spawnOpensim(['start'], env);
       processes.push(next);
-      await next.waitForLog((l) => l.msg === 'command intake consuming');
+      // It stands by while the first holds the intake lease, and takes over when it lets go.
+      await next.waitForLog((l) => /^command intake standing by/.test(l.msg));
     }
     const atSignal = outcomeIds(client).size;
     const publishedAtSignal = published;
@@ -145,6 +146,7 @@ describe('graceful shutdown', () => {
     expect(atExit).toBeLessThan(TOTAL);
 
     if (!rolling) processes.push(spawnOpensim(['start'], env));
+    else await processes.at(-1)!.waitForLog((l) => l.msg === 'command intake consuming');
     await burst;
     await client.waitForEvents(isOutcome, TOTAL, 90_000);
     while (outcomeIds(client).size < TOTAL && Date.now() - signalled < 120_000) await new Promise((r) => setTimeout(r, 50));
