@@ -30,8 +30,13 @@ export async function archiveMonths(c: Collections, items: readonly { from: Arch
       // Usually the archive is new. (An upsert whose filter has more than `_id` makes the
       // MongoDB-wire test server scan the collection: insert first, update only if it exists.)
       if (await insertOnce(c.lineMonths, { _id, ...copy, version: 1, usagePending: [], outbox: [] })) continue;
-      // It exists: a copy of a newer version replaces it, an older one never does.
-      await c.lineMonths.findOneAndUpdate({ _id, lineVersion: { $lt: from.version } }, { $set: copy, $inc: { version: 1 } }, { projection: { _id: 1 } });
+      // It exists: a copy of a newer version replaces it, an older one never does. Guarded by
+      // the archive's own version, an equality the test server answers from an index.
+      for (;;) {
+        const archived = await c.lineMonths.findOne({ _id }, { projection: { lineVersion: 1, version: 1 } });
+        if (!archived || archived.lineVersion >= from.version) break;
+        if (await c.lineMonths.findOneAndUpdate({ _id, version: archived.version }, { $set: copy, $inc: { version: 1 } }, { projection: { _id: 1 } })) break;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
