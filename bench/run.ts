@@ -5,6 +5,7 @@
  *
  *   npm run bench -- [--lines 10000] [--scales 10000,100000,1000000] [--workers 1,2,4]
  *                    [--requests 5000] [--rates 100,500] [--rate-seconds 10] [--soak-seconds 0]
+ *                    [--usage-records 50000] [--usage-lines 1000]
  *                    [--profile]   (workers write V8 CPU profiles to bench/profiles; summarize with bench/profile-summary.ts)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,6 +20,7 @@ import { resolveServices } from '../test/support/resolve-services.js';
 import { bullmqCeiling, jetstreamCeiling, mongoCeiling } from './ceilings.js';
 import { seedLines } from './fleet.js';
 import { PlanChangeLoad, type LoadResult } from './pipeline-load.js';
+import { UsageLoad, type UsageResult } from './usage-load.js';
 import { round, RssSampler } from './stats.js';
 
 const { values } = parseArgs({
@@ -33,6 +35,8 @@ const { values } = parseArgs({
     partitions: { type: 'string', default: '8' },
     label: { type: 'string', default: 'run' },
     profile: { type: 'boolean', default: false },
+    'usage-records': { type: 'string', default: '50000' },
+    'usage-lines': { type: 'string', default: '1000' },
   },
 });
 const list = (s: string) => s.split(',').filter(Boolean).map(Number);
@@ -43,6 +47,10 @@ const rates = list(values.rates!);
 const rateSeconds = Number(values['rate-seconds']);
 const soakSeconds = Number(values['soak-seconds']);
 const partitions = values.partitions!;
+const usageRecords = Number(values['usage-records']);
+const usageLines = Number(values['usage-lines']);
+/** Coalescing of `usage.updated` in the bench (the default is 5 s): the event lag measured includes up to this. */
+const USAGE_UPDATED_INTERVAL_MS = '1000';
 
 const log = (...parts: unknown[]) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...parts);
 
@@ -50,7 +58,7 @@ const { urls, stop: stopServices } = await resolveServices();
 const prefix = `bench${randomBytes(3).toString('hex')}`;
 const mongoUrl = new URL(urls.mongoUrl);
 mongoUrl.pathname = `/${prefix}`;
-const env = { NATS_URL: urls.natsUrl, REDIS_URL: urls.redisUrl, MONGO_URL: mongoUrl.toString(), OPENSIM_SUBJECT_PREFIX: prefix, OPENSIM_PARTITIONS: partitions, LOG_LEVEL: 'info' };
+const env = { NATS_URL: urls.natsUrl, REDIS_URL: urls.redisUrl, MONGO_URL: mongoUrl.toString(), OPENSIM_SUBJECT_PREFIX: prefix, OPENSIM_PARTITIONS: partitions, OPENSIM_USAGE_UPDATED_INTERVAL_MS: USAGE_UPDATED_INTERVAL_MS, LOG_LEVEL: 'info' };
 
 const versions = await serverVersions();
 log('servers', versions, 'cores', cpus().length);
@@ -67,6 +75,8 @@ log('ceilings', ceilings);
 const mongo = await new MongoClient(env.MONGO_URL).connect();
 const load = await PlanChangeLoad.open(urls.natsUrl, prefix, scales.at(-1)!);
 const runs: Record<string, unknown>[] = [];
+const usageRuns: (UsageResult & { lines: number; fleet: number; workers: number; peakWorkerRssMb: number })[] = [];
+const usage = await UsageLoad.open(urls.natsUrl, prefix);
 let seeded = 0;
 let runNo = 0;
 
@@ -88,6 +98,11 @@ try {
       await record('full-speed', await load.run({ lines: scale, requests, rate: null, runId: `r${runNo++}` }));
       if (scale === scales[0] && workers === workerCounts[0]) {
         for (const rate of rates) await record(`rate-${rate}`, await load.run({ lines: scale, requests: rate * rateSeconds, rate, runId: `r${runNo++}` }));
+        if (usageRecords > 0) {
+          const result = await usage.run({ firstLine: 0, lines: Math.min(usageLines, scale), records: usageRecords, runId: `u${runNo++}` });
+          usageRuns.push({ ...result, fleet: scale, workers, peakWorkerRssMb: round(rss.peakMb) });
+          log('usage', `lines=${result.lines} of ${scale}`, `${result.absorbedPerSecond} records/s`, 'lag', result.eventLagMs, `not counted ${result.linesNotCounted}`);
+        }
         if (soakSeconds > 0) {
           const before = rss.series.length;
           await record('soak-500', await load.run({ lines: scale, requests: 500 * soakSeconds, rate: 500, runId: `r${runNo++}`, timeoutMs: 600_000 }));
@@ -101,17 +116,19 @@ try {
   }
 } finally {
   await load.close();
+  await usage.close();
   await mongo.db().dropDatabase();
   await mongo.close();
   await cleanupQueuesAndStreams();
   await stopServices();
 }
 
-const result = { label: values.label, at: new Date().toISOString(), machine: { cores: cpus().length, memoryGb: round(totalmem() / 2 ** 30), node: process.version }, servers: versions, partitions: Number(partitions), ceilings, lowestCeiling, runs };
+const result = { label: values.label, at: new Date().toISOString(), machine: { cores: cpus().length, memoryGb: round(totalmem() / 2 ** 30), node: process.version }, servers: versions, partitions: Number(partitions), usageUpdatedIntervalMs: Number(USAGE_UPDATED_INTERVAL_MS), ceilings, lowestCeiling, runs, usage: usageRuns };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 const file = new URL(`./results/${result.at.replace(/[:.]/g, '-')}-${values.label}.json`, import.meta.url);
 writeFileSync(file, JSON.stringify(result, null, 2));
 printTable(result.ceilings, runs);
+printUsage(usageRuns);
 log('results written to', file.pathname);
 process.exit(0);
 
@@ -171,4 +188,12 @@ function printTable(ceilingsOut: Record<string, number>, rows: Record<string, un
     const l = r.latencyMs as { p50: number; p95: number; p99: number; max: number };
     console.log(`| ${String(r.kind)} | ${String(r.lines)} | ${String(r.workers)} | ${String(r.offeredPerSecond ?? 'max')} | ${String(r.throughputPerSecond)} | ${String(r.ratioToLowestCeiling)} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} | ${String(r.peakWorkerRssMb)} | ${String(r.errors)} |`);
   }
+}
+
+function printUsage(rows: typeof usageRuns) {
+  if (rows.length === 0) return;
+  console.log(`\nUsage records (usage.updated at most once per line per ${USAGE_UPDATED_INTERVAL_MS} ms):`);
+  console.log('| records | lines | fleet | absorbed/s | published/s | lag p50 ms | lag p95 ms | lag p99 ms | lag max ms | usage.updated | not counted |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.records} | ${r.lines} | ${r.fleet} | ${r.absorbedPerSecond} | ${r.publishedPerSecond} | ${r.eventLagMs.p50} | ${r.eventLagMs.p95} | ${r.eventLagMs.p99} | ${r.eventLagMs.max} | ${r.usageUpdatedEvents} | ${r.linesNotCounted} |`);
 }

@@ -29,7 +29,9 @@ class AlertsWiring implements Role, AlertsPipeline {
     this.outbox = new OutboxPublisher(() => context.connections.nats()?.jetstream(), context.logger, () => this.sweeps.request());
   }
 
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    await this.outbox.settle();
+  }
 }
 
 class LineOutboxSweeper implements Role {

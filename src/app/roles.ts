@@ -49,6 +49,7 @@ class Wiring implements Role, Pipeline {
   }
 
   async stop(): Promise<void> {
+    await this.outbox.settle();
     await this.queues.close();
   }
 }

@@ -12,12 +12,24 @@ type WithOutbox = Document & { _id: string; outbox?: OutboxEntry[] };
  * pulling by id (not by position) never removes an entry appended meanwhile.
  */
 export class OutboxPublisher {
+  private readonly pulls: OutboxPulls;
+
   constructor(
     private readonly js: () => JetStreamClient | undefined,
     private readonly logger: Logger,
     /** Told when a publish was left to the sweeper, so it runs soon rather than at its slow pace. */
     private readonly onDeferred: () => void = () => {},
-  ) {}
+  ) {
+    this.pulls = new OutboxPulls((err, collection) => {
+      this.onDeferred();
+      this.logger.warn({ err, collection }, 'published events not pulled from their outboxes; the sweeper publishes them again (JetStream drops the repeats)');
+    });
+  }
+
+  /** Writes the pulls still waiting; at shutdown, after the last flush. */
+  async settle(): Promise<void> {
+    await this.pulls.settle();
+  }
 
   /** Publishes the pending events of one document, in order; returns how many were published. */
   async flush<T extends WithOutbox>(collection: Collection<T>, id: string, known?: OutboxEntry[]): Promise<number> {
@@ -30,9 +42,7 @@ export class OutboxPublisher {
     // Sent in order on one connection, so JetStream stores them in order; the acks are awaited together.
     const acks = await Promise.allSettled(pending.map((entry) => js.publish(entry.subject, JSON.stringify(entry.event), { msgID: entry.id })));
     const published = pending.filter((_, k) => acks[k]!.status === 'fulfilled').map((entry) => entry.id);
-    if (published.length > 0) {
-      await collection.updateOne({ _id: id } as never, { $pull: { outbox: { id: { $in: published } } } } as never);
-    }
+    if (published.length > 0) this.pulls.add(collection, id, published);
     const failure = acks.find((a): a is PromiseRejectedResult => a.status === 'rejected');
     if (failure) throw failure.reason;
     return published.length;
@@ -80,5 +90,55 @@ export class OutboxPublisher {
     let published = 0;
     for (const id of ids) published += await this.flush(collection, id);
     return { published, complete: ids.length < batch };
+  }
+}
+
+/**
+ * The `$pull`s of published events, gathered from every flush of the last few milliseconds and
+ * written as one bulkWrite per collection: one write for many jobs instead of one each. A pull
+ * lost to a crash only means a re-publish with the same id, which JetStream drops.
+ */
+class OutboxPulls {
+  private pending = new Map<Collection<WithOutbox>, Map<string, string[]>>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly writing = new Set<Promise<void>>();
+
+  constructor(
+    private readonly onError: (err: unknown, collection: string) => void,
+    private readonly delayMs = 5,
+  ) {}
+
+  add<T extends WithOutbox>(collection: Collection<T>, id: string, eventIds: string[]): void {
+    const docs = this.pending.get(collection as never) ?? new Map<string, string[]>();
+    this.pending.set(collection as never, docs);
+    docs.set(id, [...(docs.get(id) ?? []), ...eventIds]);
+    this.timer ??= setTimeout(() => this.writeNow(), this.delayMs);
+  }
+
+  async settle(): Promise<void> {
+    if (this.timer) this.writeNow();
+    await Promise.all(this.writing);
+  }
+
+  private writeNow(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = new Map();
+    const write = Promise.all(
+      [...batch].map(([collection, docs]) =>
+        collection
+          .bulkWrite(
+            [...docs].map(([id, ids]) => ({ updateOne: { filter: { _id: id }, update: { $pull: { outbox: { id: { $in: ids } } } } } }) as never),
+            { ordered: false },
+          )
+          .then(
+            () => undefined,
+            (err: unknown) => this.onError(err, collection.collectionName),
+          ),
+      ),
+    ).then(() => undefined);
+    this.writing.add(write);
+    void write.finally(() => this.writing.delete(write));
   }
 }

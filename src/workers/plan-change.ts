@@ -50,9 +50,14 @@ export async function processPlanChange(deps: WorkerDeps, request: PlanChangeReq
       if (lineDoc!.month && lineDoc!.month.month !== result.month.month) await archiveMonth(c, lineDoc!, lineDoc!.month);
       await commitAppliedChange(c, lineDoc!, { requestId: request.requestId, line: result.line, month: result.month, outbox: pending });
       failpoint('plan-change:after-line-write');
-      await syncResources(c, result.line);
-      await recordApplied(c, request, result.line.lineId, now);
-      await outbox.flushQuietly(c.lines, result.line.lineId);
+      // The write was guarded by the version read, so the outbox is what was read plus what
+      // was appended: published in that order without reading it back. The three steps after
+      // the commit point are independent, and a retry finishes any of them (the 'duplicate' case).
+      await Promise.all([
+        syncResources(c, result.line),
+        recordApplied(c, request, result.line.lineId, now),
+        outbox.flushQuietly(c.lines, result.line.lineId, [...(lineDoc!.outbox ?? []), ...pending]),
+      ]);
       return { outcome: 'applied' };
     }
     case 'rejected': {
