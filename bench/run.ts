@@ -77,6 +77,7 @@ const load = await PlanChangeLoad.open(urls.natsUrl, prefix, scales.at(-1)!);
 const runs: Record<string, unknown>[] = [];
 const usageRuns: (UsageResult & { lines: number; fleet: number; workers: number; peakWorkerRssMb: number })[] = [];
 const usage = await UsageLoad.open(urls.natsUrl, prefix);
+const sweepScans: { lines: number; ms: number }[] = [];
 let seeded = 0;
 let runNo = 0;
 
@@ -87,6 +88,9 @@ try {
     await seedLines(mongo.db(), seeded, scale);
     log(`seeded ${scale - seeded} lines in ${round((performance.now() - t0) / 1000)} s`);
     seeded = scale;
+    const scanMs = await sweepScanMs();
+    sweepScans.push({ lines: scale, ms: scanMs });
+    log(`a sweep's query over ${scale} lines (no index on the test server) took ${scanMs} ms`);
     for (const workers of workerCounts) {
       const procs = await startWorkers(workers);
       const rss = new RssSampler(() => procs.map((p) => p.pid!));
@@ -99,15 +103,25 @@ try {
       if (scale === scales[0] && workers === workerCounts[0]) {
         for (const rate of rates) await record(`rate-${rate}`, await load.run({ lines: scale, requests: rate * rateSeconds, rate, runId: `r${runNo++}` }));
         if (usageRecords > 0) {
-          const result = await usage.run({ firstLine: 0, lines: Math.min(usageLines, scale), records: usageRecords, runId: `u${runNo++}` });
-          usageRuns.push({ ...result, fleet: scale, workers, peakWorkerRssMb: round(rss.peakMb) });
-          log('usage', `lines=${result.lines} of ${scale}`, `${result.absorbedPerSecond} records/s`, 'lag', result.eventLagMs, `not counted ${result.linesNotCounted}`);
+          // Each run on lines no earlier run counted usage for: full speed, then 1,000 records/s for 10 s.
+          const lines = Math.min(usageLines, Math.floor(scale / 2));
+          for (const [k, rate] of [null, 1000].entries()) {
+            const result = await usage.run({ firstLine: k * lines, lines, records: rate === null ? usageRecords : rate * 10, rate, runId: `u${runNo++}` });
+            usageRuns.push({ ...result, fleet: scale, workers, peakWorkerRssMb: round(rss.peakMb) });
+            log('usage', `offered=${rate ?? 'max'} lines=${result.lines} of ${scale}`, `${result.absorbedPerSecond} records/s`, 'lag', result.eventLagMs, `not counted ${result.recordsNotCounted}`);
+          }
         }
         if (soakSeconds > 0) {
           const before = rss.series.length;
-          await record('soak-500', await load.run({ lines: scale, requests: 500 * soakSeconds, rate: 500, runId: `r${runNo++}`, timeoutMs: 600_000 }));
+          // Memory over the offered period; what is still queued when it ends counts as errors (the backlog).
+          await record('soak-500', await load.run({ lines: scale, requests: 500 * soakSeconds, rate: 500, runId: `r${runNo++}`, timeoutMs: 30_000 }));
           const soak = rss.series.slice(before);
-          runs.at(-1)!.rssSeriesMb = soak.filter((_, k) => k % 20 === 0);
+          const minuteMean = (part: typeof soak) => round(part.reduce((sum, x) => sum + x.rssMb, 0) / Math.max(1, part.length));
+          Object.assign(runs.at(-1)!, {
+            rssSeriesMb: soak.filter((_, k) => k % 20 === 0),
+            rssFirstMinuteMeanMb: minuteMean(soak.slice(0, 120)),
+            rssLastMinuteMeanMb: minuteMean(soak.slice(-120)),
+          });
         }
       }
       rss.stop();
@@ -123,7 +137,7 @@ try {
   await stopServices();
 }
 
-const result = { label: values.label, at: new Date().toISOString(), machine: { cores: cpus().length, memoryGb: round(totalmem() / 2 ** 30), node: process.version }, servers: versions, partitions: Number(partitions), usageUpdatedIntervalMs: Number(USAGE_UPDATED_INTERVAL_MS), ceilings, lowestCeiling, runs, usage: usageRuns };
+const result = { label: values.label, at: new Date().toISOString(), machine: { cores: cpus().length, memoryGb: round(totalmem() / 2 ** 30), node: process.version }, servers: versions, partitions: Number(partitions), usageUpdatedIntervalMs: Number(USAGE_UPDATED_INTERVAL_MS), sweepFullMs: Number(process.env.OPENSIM_SWEEP_FULL_MS ?? 30_000), sweepScans, ceilings, lowestCeiling, runs, usage: usageRuns };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 const file = new URL(`./results/${result.at.replace(/[:.]/g, '-')}-${values.label}.json`, import.meta.url);
 writeFileSync(file, JSON.stringify(result, null, 2));
@@ -193,7 +207,14 @@ function printTable(ceilingsOut: Record<string, number>, rows: Record<string, un
 function printUsage(rows: typeof usageRuns) {
   if (rows.length === 0) return;
   console.log(`\nUsage records (usage.updated at most once per line per ${USAGE_UPDATED_INTERVAL_MS} ms):`);
-  console.log('| records | lines | fleet | absorbed/s | published/s | lag p50 ms | lag p95 ms | lag p99 ms | lag max ms | usage.updated | not counted |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.records} | ${r.lines} | ${r.fleet} | ${r.absorbedPerSecond} | ${r.publishedPerSecond} | ${r.eventLagMs.p50} | ${r.eventLagMs.p95} | ${r.eventLagMs.p99} | ${r.eventLagMs.max} | ${r.usageUpdatedEvents} | ${r.linesNotCounted} |`);
+  console.log('| offered/s | records | lines | fleet | absorbed/s | published/s | lag p50 ms | lag p95 ms | lag p99 ms | lag max ms | usage.updated | not counted |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.offeredPerSecond ?? 'max'} | ${r.records} | ${r.lines} | ${r.fleet} | ${r.absorbedPerSecond} | ${r.publishedPerSecond} | ${r.eventLagMs.p50} | ${r.eventLagMs.p95} | ${r.eventLagMs.p99} | ${r.eventLagMs.max} | ${r.usageUpdatedEvents} | ${r.recordsNotCounted} |`);
+}
+
+/** One query of the outbox sweep (events older than now) over the lines: a scan where no index is built. */
+async function sweepScanMs(): Promise<number> {
+  const t0 = performance.now();
+  await mongo.db().collection('lines').find({ 'outbox.event.time': { $lt: new Date().toISOString() } }, { projection: { _id: 1 } }).limit(100).toArray();
+  return round(performance.now() - t0);
 }

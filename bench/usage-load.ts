@@ -5,27 +5,28 @@ import { accountOf, lineId } from './fleet.js';
 import { round, summarize, type LatencySummary } from './stats.js';
 
 export interface UsageResult {
+  offeredPerSecond: number | null;
   records: number;
   lines: number;
   /** Records counted per second: the last line's final count, from the first publish. */
   absorbedPerSecond: number;
   publishedPerSecond: number;
-  /** Per line: publish of its last record → the `usage.updated` that counts it. */
+  /** Per record: its publish → the first `usage.updated` that counts it (coalesced: see the run's interval). */
   eventLagMs: LatencySummary;
   usageUpdatedEvents: number;
   /** Publishes that failed. */
   errors: number;
-  /** Lines whose records were not all counted when the wait ended. */
-  linesNotCounted: number;
+  /** Records no `usage.updated` had counted when the wait ended. */
+  recordsNotCounted: number;
   seconds: number;
 }
 
 const BYTES = 1000; // small: no threshold is crossed, so the run measures counting alone
 
 /**
- * Publishes usage records at full speed (a window of 1,024 unacknowledged publishes), spread
- * over `lines` lines, and waits until the `usage.updated` of every line counts all of its
- * records. Usage is counted per line and month, so each run uses lines no earlier run touched.
+ * Publishes usage records at full speed (a window of 1,024 unacknowledged publishes) or at a
+ * fixed offered rate, spread
+ * over `lines` lines, and waits until a `usage.updated` has counted every record. Usage is counted per line and month, so each run uses lines no earlier run touched.
  */
 export class UsageLoad {
   private constructor(
@@ -37,9 +38,12 @@ export class UsageLoad {
     return new UsageLoad(await connect({ servers: natsUrl }), prefix);
   }
 
-  async run(options: { firstLine: number; lines: number; records: number; runId: string; timeoutMs?: number }): Promise<UsageResult> {
-    const { firstLine, lines, records, runId } = options;
-    const perLine = new Map<string, { expected: number; lastSentAt: number }>();
+  async run(options: { firstLine: number; lines: number; records: number; rate: number | null; runId: string; timeoutMs?: number }): Promise<UsageResult> {
+    const { firstLine, lines, records, rate, runId } = options;
+    // Per line: how many records were sent, and when each was, until an event counts it.
+    const sentCount = new Map<string, number>();
+    const waiting = new Map<string, { count: number; sentAt: number }[]>();
+    let uncounted = 0;
     const lags: number[] = [];
     let events = 0;
     let lastCountedAt = 0;
@@ -51,13 +55,15 @@ export class UsageLoad {
         const event = msg.json<CloudEvent<UsageUpdatedData>>();
         if (event.type !== 'opensim.usage.updated') return;
         events++;
-        const line = perLine.get(event.data.lineId);
-        if (!line || event.data.usage.usedBytes < line.expected * BYTES) return;
+        const queue = waiting.get(event.data.lineId);
+        if (!queue) return;
         const now = performance.now();
-        lags.push(now - line.lastSentAt);
-        lastCountedAt = now;
-        perLine.delete(event.data.lineId);
-        if (perLine.size === 0 && sending === false) done();
+        while (queue.length > 0 && queue[0]!.count * BYTES <= event.data.usage.usedBytes) {
+          lags.push(now - queue.shift()!.sentAt);
+          uncounted--;
+          lastCountedAt = now;
+        }
+        if (uncounted === 0 && !sending) done();
       },
     });
     await this.nc.flush();
@@ -67,12 +73,18 @@ export class UsageLoad {
     const t0 = performance.now();
     const window: Promise<unknown>[] = [];
     for (let k = 0; k < records; k++) {
+      if (rate !== null) {
+        const wait = t0 + (k * 1000) / rate - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      }
       const i = firstLine + (k % lines);
       const id = lineId(i);
-      const line = perLine.get(id) ?? { expected: 0, lastSentAt: 0 };
-      line.expected++;
-      line.lastSentAt = performance.now();
-      perLine.set(id, line);
+      const count = (sentCount.get(id) ?? 0) + 1;
+      sentCount.set(id, count);
+      const queue = waiting.get(id) ?? [];
+      waiting.set(id, queue);
+      queue.push({ count, sentAt: performance.now() });
+      uncounted++;
       const body = { usageId: `${runId}-${k}`, clientAccountId: accountOf(i), lineId: id, zone: k % 5 === 0 ? 'EU' : 'FR', bytes: BYTES, costCents: 0, occurredAt };
       window.push(
         js.publish(`${this.prefix}.usage.${body.clientAccountId}`, JSON.stringify(body), { msgID: body.usageId }).catch(() => {
@@ -84,12 +96,13 @@ export class UsageLoad {
     await Promise.all(window);
     const publishedAt = performance.now();
     sending = false;
-    if (perLine.size === 0) done();
+    if (uncounted === 0) done();
     const timeout = new Promise<void>((r) => setTimeout(r, options.timeoutMs ?? 300_000).unref());
     await Promise.race([allDone, timeout]);
     sub.unsubscribe();
     const seconds = ((lastCountedAt || performance.now()) - t0) / 1000;
     return {
+      offeredPerSecond: rate,
       records,
       lines,
       absorbedPerSecond: round(records / seconds),
@@ -97,7 +110,7 @@ export class UsageLoad {
       eventLagMs: summarize(lags),
       usageUpdatedEvents: events,
       errors,
-      linesNotCounted: perLine.size,
+      recordsNotCounted: uncounted,
       seconds: round(seconds, 2),
     };
   }

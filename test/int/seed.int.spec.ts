@@ -6,7 +6,7 @@ import { MongoClient, type Db } from 'mongodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { parseFixture, type Fixture } from '../../src/contract/fixture.js';
-import { collections } from '../../src/store/documents.js';
+import { collections, GUARD_INDEXES } from '../../src/store/documents.js';
 import { seedFixture } from '../../src/store/seed.js';
 import { mongoUrlWithDatabase, services, uniqueName } from '../support/services.js';
 
@@ -119,6 +119,14 @@ describe(`opensim seed (${new URL(services().mongoUrl).host})`, () => {
         outbox: [],
       },
     ]);
+  });
+
+  it('given a seeded database, then every guarded filter has a unique index on exactly its keys (the test server scans the collection otherwise)', async () => {
+    await seedFixture(db, await sourceDocument());
+    for (const [name, keys] of Object.entries(GUARD_INDEXES)) {
+      const indexes = await db.collection(name).listIndexes().toArray();
+      for (const key of keys) expect(indexes.find((i) => JSON.stringify(i.key) === JSON.stringify(key)), `${name} ${JSON.stringify(key)}`).toMatchObject({ unique: true });
+    }
   });
 
   it('given a seeded database, when the same fixture is seeded again, then nothing changes: every document matched, none modified, version unchanged', async () => {
