@@ -8,7 +8,7 @@
  *                    [--usage-records 50000] [--usage-lines 1000]
  *                    [--profile]   (workers write V8 CPU profiles to bench/profiles; summarize with bench/profile-summary.ts)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -60,6 +60,7 @@ const mongoUrl = new URL(urls.mongoUrl);
 mongoUrl.pathname = `/${prefix}`;
 const env = { NATS_URL: urls.natsUrl, REDIS_URL: urls.redisUrl, MONGO_URL: mongoUrl.toString(), OPENSIM_SUBJECT_PREFIX: prefix, OPENSIM_PARTITIONS: partitions, OPENSIM_USAGE_UPDATED_INTERVAL_MS: USAGE_UPDATED_INTERVAL_MS, LOG_LEVEL: 'info' };
 
+build();
 const versions = await serverVersions();
 log('servers', versions, 'cores', cpus().length);
 
@@ -146,9 +147,15 @@ printUsage(usageRuns);
 log('results written to', file.pathname);
 process.exit(0);
 
+/** Workers run the compiled build, as the container image does (no TypeScript loader in memory). */
+function build(): void {
+  log('building (npm run build)…');
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+}
+
 async function startWorkers(count: number): Promise<ChildProcess[]> {
   const procs = Array.from({ length: count }, (_, k) =>
-    spawn(process.execPath, [...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', 'bench/profiles'] : []), 'bin/opensim.mjs', 'start'], { env: { ...process.env, ...env, OPENSIM_HTTP_PORT: String(18080 + k) }, stdio: ['ignore', 'ignore', 'inherit'] }),
+    spawn(process.execPath, [...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', 'bench/profiles'] : []), 'dist/cli/run.js', 'start'], { env: { ...process.env, ...env, OPENSIM_HTTP_PORT: String(18080 + k) }, stdio: ['ignore', 'ignore', 'inherit'] }),
   );
   for (let k = 0; k < count; k++) {
     const deadline = Date.now() + 60_000;
