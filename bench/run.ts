@@ -79,6 +79,16 @@ const runs: Record<string, unknown>[] = [];
 const usageRuns: (UsageResult & { lines: number; fleet: number; workers: number; peakWorkerRssMb: number })[] = [];
 const usage = await UsageLoad.open(urls.natsUrl, prefix);
 const sweepScans: { lines: number; ms: number }[] = [];
+const startedAt = new Date().toISOString();
+const resultsFile = new URL(`./results/${startedAt.replace(/[:.]/g, '-')}-${values.label}.json`, import.meta.url);
+
+/** Written after every measurement, so a run cut short keeps what it measured. */
+function saveResults() {
+  const out = { label: values.label, at: startedAt, machine: { cores: cpus().length, memoryGb: round(totalmem() / 2 ** 30), node: process.version }, servers: versions, partitions: Number(partitions), usageUpdatedIntervalMs: Number(USAGE_UPDATED_INTERVAL_MS), sweepFullMs: Number(process.env.OPENSIM_SWEEP_FULL_MS ?? 30_000), sweepScans, ceilings, lowestCeiling, runs, usage: usageRuns };
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  writeFileSync(resultsFile, JSON.stringify(out, null, 2));
+  return out;
+}
 let seeded = 0;
 let runNo = 0;
 
@@ -96,10 +106,13 @@ try {
       const procs = await startWorkers(workers);
       const rss = new RssSampler(() => procs.map((p) => p.pid!));
       const record = async (kind: string, result: LoadResult) => {
-        runs.push({ kind, lines: scale, workers, ...result, ratioToLowestCeiling: round(result.throughputPerSecond / lowestCeiling, 2), peakWorkerRssMb: round(rss.peakMb) });
-        log(kind, `lines=${scale} workers=${workers}`, `${result.throughputPerSecond}/s`, result.latencyMs, result.outcomes, `rss ${round(rss.peakMb)} MB`);
+        const phasePeak = rss.phase();
+        runs.push({ kind, lines: scale, workers, ...result, ratioToLowestCeiling: round(result.throughputPerSecond / lowestCeiling, 2), peakWorkerRssMb: phasePeak });
+        saveResults();
+        log(kind, `lines=${scale} workers=${workers}`, `${result.throughputPerSecond}/s`, result.latencyMs, result.outcomes, `rss ${phasePeak} MB`);
       };
       await load.run({ lines: scale, requests: Math.min(500, requests), rate: null, runId: `warm${runNo++}` });
+      rss.phase(); // the warm-up's peak belongs to no measurement
       await record('full-speed', await load.run({ lines: scale, requests, rate: null, runId: `r${runNo++}` }));
       if (scale === scales[0] && workers === workerCounts[0]) {
         for (const rate of rates) await record(`rate-${rate}`, await load.run({ lines: scale, requests: rate * rateSeconds, rate, runId: `r${runNo++}` }));
@@ -108,7 +121,8 @@ try {
           const lines = Math.min(usageLines, Math.floor(scale / 2));
           for (const [k, rate] of [null, 1000].entries()) {
             const result = await usage.run({ firstLine: k * lines, lines, records: rate === null ? usageRecords : rate * 10, rate, runId: `u${runNo++}` });
-            usageRuns.push({ ...result, fleet: scale, workers, peakWorkerRssMb: round(rss.peakMb) });
+            usageRuns.push({ ...result, fleet: scale, workers, peakWorkerRssMb: rss.phase() });
+            saveResults();
             log('usage', `offered=${rate ?? 'max'} lines=${result.lines} of ${scale}`, `${result.absorbedPerSecond} records/s`, 'lag', result.eventLagMs, `not counted ${result.recordsNotCounted}`);
           }
         }
@@ -138,13 +152,10 @@ try {
   await stopServices();
 }
 
-const result = { label: values.label, at: new Date().toISOString(), machine: { cores: cpus().length, memoryGb: round(totalmem() / 2 ** 30), node: process.version }, servers: versions, partitions: Number(partitions), usageUpdatedIntervalMs: Number(USAGE_UPDATED_INTERVAL_MS), sweepFullMs: Number(process.env.OPENSIM_SWEEP_FULL_MS ?? 30_000), sweepScans, ceilings, lowestCeiling, runs, usage: usageRuns };
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-const file = new URL(`./results/${result.at.replace(/[:.]/g, '-')}-${values.label}.json`, import.meta.url);
-writeFileSync(file, JSON.stringify(result, null, 2));
+const result = saveResults();
 printTable(result.ceilings, runs);
 printUsage(usageRuns);
-log('results written to', file.pathname);
+log('results written to', resultsFile.pathname);
 process.exit(0);
 
 /** Workers run the compiled build, as the container image does (no TypeScript loader in memory). */
@@ -158,11 +169,12 @@ async function startWorkers(count: number): Promise<ChildProcess[]> {
     spawn(process.execPath, [...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', 'bench/profiles'] : []), 'dist/cli/run.js', 'start'], { env: { ...process.env, ...env, OPENSIM_HTTP_PORT: String(18080 + k) }, stdio: ['ignore', 'ignore', 'inherit'] }),
   );
   for (let k = 0; k < count; k++) {
-    const deadline = Date.now() + 60_000;
+    // Long: on the test server each process's first sweeps scan every line (16 s per scan at 1,000,000 lines).
+    const deadline = Date.now() + 300_000;
     for (;;) {
       const ok = await fetch(`http://127.0.0.1:${18080 + k}/readyz`).then((r) => r.ok, () => false);
       if (ok) break;
-      if (Date.now() > deadline) throw new Error('worker not ready within 60 s');
+      if (Date.now() > deadline) throw new Error('worker not ready within 300 s');
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -214,9 +226,9 @@ function printTable(ceilingsOut: Record<string, number>, rows: Record<string, un
 function printUsage(rows: typeof usageRuns) {
   if (rows.length === 0) return;
   console.log(`\nUsage records (usage.updated at most once per line per ${USAGE_UPDATED_INTERVAL_MS} ms):`);
-  console.log('| offered/s | records | lines | fleet | absorbed/s | published/s | lag p50 ms | lag p95 ms | lag p99 ms | lag max ms | usage.updated | not counted |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.offeredPerSecond ?? 'max'} | ${r.records} | ${r.lines} | ${r.fleet} | ${r.absorbedPerSecond} | ${r.publishedPerSecond} | ${r.eventLagMs.p50} | ${r.eventLagMs.p95} | ${r.eventLagMs.p99} | ${r.eventLagMs.max} | ${r.usageUpdatedEvents} | ${r.recordsNotCounted} |`);
+  console.log('| offered/s | records | lines | fleet | absorbed/s | published/s | lag p50 ms | lag p95 ms | lag p99 ms | lag max ms | usage.updated | not counted | peak RSS MB |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.offeredPerSecond ?? 'max'} | ${r.records} | ${r.lines} | ${r.fleet} | ${r.absorbedPerSecond} | ${r.publishedPerSecond} | ${r.eventLagMs.p50} | ${r.eventLagMs.p95} | ${r.eventLagMs.p99} | ${r.eventLagMs.max} | ${r.usageUpdatedEvents} | ${r.recordsNotCounted} | ${r.peakWorkerRssMb} |`);
 }
 
 /** One query of the outbox sweep (events older than now) over the lines: a scan where no index is built. */

@@ -21,6 +21,8 @@ export function round(value: number, digits = 1): number {
 /** Samples a process's resident set size from /proc (Linux), keeping the peak and the series. */
 export class RssSampler {
   peakMb = 0;
+  /** The peak since the last `phase()`: each measurement reports its own. */
+  phasePeakMb = 0;
   readonly series: { atMs: number; rssMb: number }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly started = Date.now();
@@ -35,7 +37,15 @@ export class RssSampler {
     for (const pid of this.pids()) total = Math.max(total, rssMb(pid));
     if (total === 0) return;
     this.peakMb = Math.max(this.peakMb, total);
+    this.phasePeakMb = Math.max(this.phasePeakMb, total);
     this.series.push({ atMs: Date.now() - this.started, rssMb: round(total) });
+  }
+
+  /** Starts a new measurement: returns the peak of the one that ended. */
+  phase(): number {
+    const peak = this.phasePeakMb;
+    this.phasePeakMb = 0;
+    return round(peak);
   }
 
   stop(): void {
