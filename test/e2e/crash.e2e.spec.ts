@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnOpensim, type OpensimProcess } from '../support/opensim-process.js';
+import { eventually, spawnOpensim, type OpensimProcess } from '../support/opensim-process.js';
 import { fleet, isolatedEnv, PipelineClient } from '../support/pipeline.js';
 
 const ACC = 'CRASH';
@@ -39,6 +39,8 @@ describe('a worker killed with SIGKILL', () => {
 
     const ids = new Set(client.events.filter((e) => e.data.requestId === 'crash-1').map((e) => e.id));
     expect([...ids]).toEqual(['plan-change:crash-1:applied']);
+    // Published events leave the outbox in a batched pull a few milliseconds after their acks.
+    await eventually(async () => (await client!.db.collection('lines').findOne({ _id: `${ACC}-L0` as never }))!.outbox.length === 0, 5_000);
     const line = (await client.db.collection('lines').findOne({ _id: `${ACC}-L0` as never }))!;
     expect(line.version).toBe(1);
     expect(line.outbox).toEqual([]);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningSystem } from '../../src/app/system.js';
+import { eventually } from '../support/opensim-process.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
 
 const ACC = 'ACC1';
@@ -49,6 +50,8 @@ describe('plan change through NATS, BullMQ and MongoDB', () => {
     const [recomputed] = await client.waitForEvents((e) => e.type === 'opensim.envelope.recomputed' && e.subject === `${ACC}-L0` && e.data.cause === 'plan-change');
     expect(recomputed!.data).toMatchObject({ lineId: `${ACC}-L0`, clientAccountId: ACC, envelope: applied!.data.envelope });
 
+    // Published events leave the outbox in a batched pull a few milliseconds after their acks.
+    await eventually(async () => (await client.db.collection('lines').findOne({ _id: `${ACC}-L0` as never }))!.outbox.length === 0, 5_000);
     const line = await client.db.collection('lines').findOne({ _id: `${ACC}-L0` as never });
     expect(line).toMatchObject({ version: 1, line: { activeResourceId: `${ACC}-L0-FPC367678-0` }, outbox: [] });
     const resources = await client.db.collection('resources').find({ _id: { $in: [`${ACC}-L0-R20`, `${ACC}-L0-FPC367678-0`] } as never }).toArray();
