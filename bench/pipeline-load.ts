@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from 'nats';
 import type { CloudEvent } from '../src/contract/messages.js';
 import { planChange } from './fleet.js';
+import { publishPaced } from './publish-paced.js';
 import { round, summarize, type LatencySummary } from './stats.js';
 
 export interface LoadResult {
@@ -57,26 +58,12 @@ export class PlanChangeLoad {
     const js = this.nc.jetstream();
     // Spread over the whole fleet (and so over services and partitions): a stride coprime with `lines`.
     const stride = strideFor(lines);
-    let errors = 0;
-    const t0 = performance.now();
-    const window: Promise<unknown>[] = [];
-    for (let k = 0; k < requests; k++) {
-      if (rate !== null) {
-        const due = t0 + (k * 1000) / rate;
-        const wait = due - performance.now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      }
+    const { t0, errors } = await publishPaced(js, requests, rate, 512, (k) => {
       const i = (k * stride) % lines;
       const body = planChange(i, this.rounds[i]!++, runId);
       sent.set(body.requestId, performance.now());
-      window.push(
-        js.publish(`${this.prefix}.cmd.plan-change.${body.clientAccountId}`, JSON.stringify(body), { msgID: body.requestId }).catch(() => {
-          errors++;
-        }),
-      );
-      if (window.length >= 512) await Promise.all(window.splice(0));
-    }
-    await Promise.all(window);
+      return { subject: `${this.prefix}.cmd.plan-change.${body.clientAccountId}`, body: JSON.stringify(body), msgId: body.requestId };
+    });
     const timeout = new Promise<void>((r) => setTimeout(r, options.timeoutMs ?? 120_000).unref());
     await Promise.race([allDone, timeout]);
     sub.unsubscribe();

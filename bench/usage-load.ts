@@ -2,6 +2,7 @@ import { connect, type NatsConnection } from 'nats';
 import type { CloudEvent } from '../src/contract/messages.js';
 import type { UsageUpdatedData } from '../src/domain/events.js';
 import { accountOf, lineId } from './fleet.js';
+import { publishPaced } from './publish-paced.js';
 import { round, summarize, type LatencySummary } from './stats.js';
 
 export interface UsageResult {
@@ -68,15 +69,8 @@ export class UsageLoad {
     });
     await this.nc.flush();
     const js = this.nc.jetstream();
-    let errors = 0;
     const occurredAt = new Date().toISOString();
-    const t0 = performance.now();
-    const window: Promise<unknown>[] = [];
-    for (let k = 0; k < records; k++) {
-      if (rate !== null) {
-        const wait = t0 + (k * 1000) / rate - performance.now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      }
+    const { t0, publishedAt, errors } = await publishPaced(js, records, rate, 1024, (k) => {
       const i = firstLine + (k % lines);
       const id = lineId(i);
       const count = (sentCount.get(id) ?? 0) + 1;
@@ -86,15 +80,8 @@ export class UsageLoad {
       queue.push({ count, sentAt: performance.now() });
       uncounted++;
       const body = { usageId: `${runId}-${k}`, clientAccountId: accountOf(i), lineId: id, zone: k % 5 === 0 ? 'EU' : 'FR', bytes: BYTES, costCents: 0, occurredAt };
-      window.push(
-        js.publish(`${this.prefix}.usage.${body.clientAccountId}`, JSON.stringify(body), { msgID: body.usageId }).catch(() => {
-          errors++;
-        }),
-      );
-      if (window.length >= 1024) await Promise.all(window.splice(0));
-    }
-    await Promise.all(window);
-    const publishedAt = performance.now();
+      return { subject: `${this.prefix}.usage.${body.clientAccountId}`, body: JSON.stringify(body), msgId: body.usageId };
+    });
     sending = false;
     if (uncounted === 0) done();
     const timeout = new Promise<void>((r) => setTimeout(r, options.timeoutMs ?? 300_000).unref());
