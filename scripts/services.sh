@@ -12,11 +12,15 @@
 # the calling shell. Everything (state, logs, pid files, build cache) lives in <repo>/.services/.
 # `up` is idempotent and writes .services/env, which the test run reads (test/support).
 # Ports: REDIS_PORT (6379), NATS_PORT (4222), NATS_MONITOR_PORT (8222), MONGO_PORT (27017).
+# State folder: SERVICES_DIR (<repo>/.services); built binaries stay in <repo>/.services, shared.
 # Start timeouts in seconds: SERVICES_TIMEOUT (60).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE="$ROOT/.services"
+# SERVICES_DIR: another state folder, for a second set of servers beside the first (the nemesis suite).
+STATE="${SERVICES_DIR:-$ROOT/.services}"
+# Built binaries are shared by every state folder.
+CACHE="$ROOT/.services"
 LOGS="$STATE/logs"
 HOST=127.0.0.1
 PORTS_FILE="$STATE/ports"
@@ -127,18 +131,18 @@ ensure_installed() {
 # NATS 2.10 (Debian ships 2.9, which lacks consumers with several filter subjects): built
 # from the Go module proxy into .services/bin once, the same major version as docker-compose.
 NATS_VERSION="v2.10.29"
-nats_bin() { echo "$STATE/bin/nats-server-$NATS_VERSION"; }
+nats_bin() { echo "$CACHE/bin/nats-server-$NATS_VERSION"; }
 ensure_nats_server() {
   [[ -x "$(nats_bin)" ]] && return 0
   command -v go >/dev/null || [[ -x /usr/local/go/bin/go ]] || apt_install golang-go
   local go_cmd
   go_cmd="$(command -v go || echo /usr/local/go/bin/go)"
   log "building nats-server $NATS_VERSION (go install; log in $LOGS/nats-build.log)"
-  mkdir -p "$STATE/bin" "$LOGS"
-  GOBIN="$STATE/bin/tmp" "$go_cmd" install "github.com/nats-io/nats-server/v2@$NATS_VERSION" >>"$LOGS/nats-build.log" 2>&1 \
+  mkdir -p "$CACHE/bin" "$LOGS"
+  GOBIN="$CACHE/bin/tmp" "$go_cmd" install "github.com/nats-io/nats-server/v2@$NATS_VERSION" >>"$LOGS/nats-build.log" 2>&1 \
     || { tail -n 20 "$LOGS/nats-build.log" >&2; die "building nats-server failed"; }
-  mv "$STATE/bin/tmp/nats-server" "$(nats_bin)"
-  rmdir "$STATE/bin/tmp" 2>/dev/null || true
+  mv "$CACHE/bin/tmp/nats-server" "$(nats_bin)"
+  rmdir "$CACHE/bin/tmp" 2>/dev/null || true
 }
 
 # The mongo-wire jar is cached under .services/build, keyed by a hash of its sources,
@@ -146,7 +150,7 @@ ensure_nats_server() {
 mongo_jar() {
   local hash
   hash="$(cd "$MONGO_WIRE_SRC" && find pom.xml src -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
-  echo "$STATE/build/mongo-wire-$hash.jar"
+  echo "$CACHE/build/mongo-wire-$hash.jar"
 }
 
 build_mongo_wire() {
@@ -159,8 +163,8 @@ build_mongo_wire() {
     tail -n 30 "$LOGS/mongo-wire-build.log" >&2
     die "building tools/mongo-wire failed"
   fi
-  mkdir -p "$STATE/build"
-  rm -f "$STATE"/build/mongo-wire-*.jar
+  mkdir -p "$CACHE/build"
+  rm -f "$CACHE"/build/mongo-wire-*.jar
   cp "$MONGO_WIRE_SRC/target/mongo-wire.jar" "$jar.tmp" && mv "$jar.tmp" "$jar"
   log "built tools/mongo-wire in $((SECONDS - started)) s"
 }
