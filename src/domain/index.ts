@@ -15,3 +15,4 @@ export * from './usage.js';
 export * from './usage-batch.js';
 export * from './usage-notice.js';
 export * from './enforcement.js';
+export * from './line-view.js';
