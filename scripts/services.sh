@@ -7,8 +7,10 @@
 #
 # Usage: scripts/services.sh up | down | status | env | clean
 #                            start <svc> | stop <svc> | restart <svc>     (svc: redis, nats, mongo)
+#                            tools        Debian's chromium (browser tests), promtool (package
+#                                         prometheus) and docker-compose (compose file check)
 #
-# Installs what is missing (apt-get, Maven), then starts each server as a daemon detached from
+# Installs what is missing (apt-get, Go, Maven), then starts each server as a daemon detached from
 # the calling shell. Everything (state, logs, pid files, build cache) lives in <repo>/.services/.
 # `up` is idempotent and writes .services/env, which the test run reads (test/support).
 # Ports: REDIS_PORT (6379), NATS_PORT (4222), NATS_MONITOR_PORT (8222), MONGO_PORT (27017).
@@ -46,6 +48,9 @@ export DEBIAN_FRONTEND=noninteractive
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+# The way out when this script cannot install something: said at the end of every such error.
+OTHERWISE="or run servers of your own and set NATS_URL, REDIS_URL and MONGO_URL (all three)"
 
 port_of() {
   case "$1" in
@@ -87,6 +92,11 @@ signature_of() {
 
 APT_UPDATED=0
 apt_install() {
+  # Say what is missing and what to do, rather than let apt-get fail obscurely.
+  command -v apt-get >/dev/null \
+    || die "missing: $*; this script installs with apt-get (Debian), which is not here. Install them with this system's package manager, $OTHERWISE"
+  [[ "$(id -u)" == 0 ]] \
+    || die "missing: $*; installing them needs root: run 'sudo apt-get install -y $*' once, $OTHERWISE"
   log "installing $* (apt-get; log in $LOGS/apt.log)"
   # Keep package scripts from starting system-wide daemons on our ports.
   local policy=/usr/sbin/policy-rc.d created_policy=0
@@ -94,16 +104,18 @@ apt_install() {
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created_policy=1
   fi
   local rc=0
+  # Another apt-get (another engineer, a CI step) may hold the lock: wait for it rather than fail.
+  local lock=(-o DPkg::Lock::Timeout=300)
   {
     if [[ "$APT_UPDATED" == 0 ]]; then
-      apt-get update -q && APT_UPDATED=1
+      apt-get "${lock[@]}" update -q && APT_UPDATED=1
     fi
-    apt-get install -y -q --no-install-recommends "$@"
+    apt-get "${lock[@]}" install -y -q --no-install-recommends "$@"
   } >>"$LOGS/apt.log" 2>&1 || rc=$?
   [[ "$created_policy" == 1 ]] && rm -f "$policy"
   if [[ "$rc" != 0 ]]; then
     tail -n 20 "$LOGS/apt.log" >&2
-    die "apt-get install $* failed"
+    die "could not install $* (tried: apt-get update, then apt-get install -y --no-install-recommends $*; log $LOGS/apt.log). Offline, or no Debian mirror? Install them by other means, $OTHERWISE"
   fi
 }
 
@@ -130,19 +142,52 @@ ensure_installed() {
 
 # NATS 2.10 (Debian ships 2.9, which lacks consumers with several filter subjects): built
 # from the Go module proxy into .services/bin once, the same major version as docker-compose.
+# v2.10.29 needs Go >= 1.23: Debian's golang-go (1.19) cannot build it, so it is never installed
+# from apt. A Go from 1.21 on fetches the newer toolchain itself (GOTOOLCHAIN=auto) when online.
 NATS_VERSION="v2.10.29"
+NATS_GO_MIN="1.23"
 nats_bin() { echo "$CACHE/bin/nats-server-$NATS_VERSION"; }
+NATS_NEEDS="nats-server $NATS_VERSION is built from source and needs Go >= $NATS_GO_MIN (Debian's golang-go is 1.19 and cannot build it)"
+NATS_FIX="Install Go >= $NATS_GO_MIN from https://go.dev/dl/ (e.g. into /usr/local/go), or put a nats-server 2.10 binary at $(nats_bin), $OTHERWISE"
+
+# `version_at_least 1.26.8 1.23`: true when the first version is at least the second.
+version_at_least() { [[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" == "$2" ]]; }
+
 ensure_nats_server() {
   [[ -x "$(nats_bin)" ]] && return 0
-  command -v go >/dev/null || [[ -x /usr/local/go/bin/go ]] || apt_install golang-go
-  local go_cmd
-  go_cmd="$(command -v go || echo /usr/local/go/bin/go)"
-  log "building nats-server $NATS_VERSION (go install; log in $LOGS/nats-build.log)"
+  local go_cmd go_version
+  go_cmd="$(command -v go || true)"
+  [[ -z "$go_cmd" && -x /usr/local/go/bin/go ]] && go_cmd=/usr/local/go/bin/go
+  [[ -n "$go_cmd" ]] || die "$NATS_NEEDS, and no Go was found (PATH, /usr/local/go/bin). $NATS_FIX"
+  go_version="$("$go_cmd" version | awk '{print $3}' | sed 's/^go//')"
+  version_at_least "$go_version" 1.21 \
+    || die "$NATS_NEEDS; found Go $go_version at $go_cmd, too old to fetch a newer toolchain. $NATS_FIX"
+  log "building nats-server $NATS_VERSION (go install with Go $go_version; log in $LOGS/nats-build.log)"
   mkdir -p "$CACHE/bin" "$LOGS"
   GOBIN="$CACHE/bin/tmp" "$go_cmd" install "github.com/nats-io/nats-server/v2@$NATS_VERSION" >>"$LOGS/nats-build.log" 2>&1 \
-    || { tail -n 20 "$LOGS/nats-build.log" >&2; die "building nats-server failed"; }
+    || {
+      tail -n 20 "$LOGS/nats-build.log" >&2
+      die "building nats-server failed (tried: $go_cmd install github.com/nats-io/nats-server/v2@$NATS_VERSION with Go $go_version; log $LOGS/nats-build.log). It downloads modules from $("$go_cmd" env GOPROXY) unless they are in $("$go_cmd" env GOMODCACHE) already: offline, that cache must hold them. $NATS_FIX"
+    }
   mv "$CACHE/bin/tmp/nats-server" "$(nats_bin)"
   rmdir "$CACHE/bin/tmp" 2>/dev/null || true
+}
+
+# Tools the tests use besides the servers, from Debian: chromium (the console's browser tests run
+# /usr/bin/chromium, as root with --no-sandbox), promtool (package prometheus: checks the alert
+# rules) and docker-compose (checks docker-compose.yml with `docker-compose config`).
+ensure_tools() {
+  local missing=()
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  command -v promtool >/dev/null || missing+=(prometheus)
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
+  if ((${#missing[@]} == 0)); then
+    log "tools present: /usr/bin/chromium, $(command -v promtool), $(command -v docker-compose)"
+    return 0
+  fi
+  OTHERWISE="or install them yourself: chromium at /usr/bin/chromium, promtool and docker-compose in PATH"
+  apt_install "${missing[@]}"
+  log "tools installed: ${missing[*]}"
 }
 
 # The mongo-wire jar is cached under .services/build, keyed by a hash of its sources,
@@ -161,7 +206,7 @@ build_mongo_wire() {
   local started=$SECONDS
   if ! mvn -B -q -f "$MONGO_WIRE_SRC/pom.xml" -DskipTests package >"$LOGS/mongo-wire-build.log" 2>&1; then
     tail -n 30 "$LOGS/mongo-wire-build.log" >&2
-    die "building tools/mongo-wire failed"
+    die "building tools/mongo-wire failed (tried: mvn package with $(mvn -v 2>/dev/null | head -n 1); log $LOGS/mongo-wire-build.log). Maven downloads about 28 MB from Maven Central into ~/.m2 the first time: offline, ~/.m2 must hold them already. $OTHERWISE"
   fi
   mkdir -p "$CACHE/build"
   rm -f "$CACHE"/build/mongo-wire-*.jar
@@ -340,6 +385,9 @@ main() {
     status)
       status
       ;;
+    tools)
+      ensure_tools
+      ;;
     env)
       env_lines
       ;;
@@ -350,7 +398,7 @@ main() {
       log "data removed (build cache kept in .services/build)"
       ;;
     *)
-      sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+      sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
       exit 2
       ;;
   esac
