@@ -9,6 +9,7 @@ import { CommandQueues } from '../workers/command-queue-client.js';
 import { CommandWorker } from '../workers/command-worker.js';
 import { systemClock, type Clock } from './clock.js';
 import { monitoringRoles } from './monitoring-roles.js';
+import { readRoles } from './read-roles.js';
 import type { Pipeline } from './pipeline.js';
 import { SweepSchedule } from './sweep-schedule.js';
 import type { Role, RoleContext } from './system.js';
@@ -20,7 +21,7 @@ import type { Role, RoleContext } from './system.js';
  */
 export function allRoles(options: { clock?: Clock } = {}): Role[] {
   const wiring = new Wiring(options.clock);
-  return [wiring, new Relay(wiring), new MaxDeliveriesCollector(wiring), new CommandWorker(wiring), new CommandIntake(wiring), new AdminSurface(wiring), ...monitoringRoles(wiring)];
+  return [wiring, new Relay(wiring), new MaxDeliveriesCollector(wiring), new CommandWorker(wiring), new CommandIntake(wiring), new AdminSurface(wiring), ...monitoringRoles(wiring), ...readRoles(wiring)];
 }
 
 class Wiring implements Role, Pipeline {

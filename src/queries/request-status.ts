@@ -1,0 +1,94 @@
+import type { Job, Queue } from 'bullmq';
+import { queryError, REQUEST_STATUSES, type QueryError, type RequestStatus, type RequestStatusName } from '../contract/queries.js';
+import { eventKeys } from '../domain/index.js';
+import { requestKey, type Collections, type DeadLetterDocument, type RequestDocument } from '../store/documents.js';
+import type { CommandJob } from '../workers/command-queues.js';
+import { commandJobId } from '../workers/command-queues.js';
+
+export interface RequestReadDeps {
+  collections: Pick<Collections, 'requests' | 'lines' | 'deadLetters'>;
+  /** Every partition queue: a status body has no serviceRef, so the job is looked for in each. */
+  queues: readonly Queue[];
+}
+
+/** A job in one of these states has not been decided yet. */
+const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+/**
+ * What became of a plan-change request, from the durable records first:
+ * 1. its decision in `requests` (applied, rejected; failed, unless a job for it runs again);
+ * 2. a job for it that waits or runs: `pending`;
+ * 3. a failed job the dead-letter collector has not moved yet, or its dead letter: `failed`
+ *    (an INVALID_PAYLOAD letter: `rejected`);
+ * 4. else `unknown` (never taken in, or still in the stream ahead of the intake).
+ * The decision is read again when the job turns out finished: it may have been written
+ * between the two reads.
+ */
+export async function readRequestStatus(deps: RequestReadDeps, requestId: string, account?: string): Promise<RequestStatus | QueryError> {
+  const first = await deps.collections.requests.findOne({ _id: requestKey('plan-change', requestId) });
+  if (first && account !== undefined && first.clientAccountId !== account) return notYours(requestId, account);
+  // `failed` is being added to the recorded outcomes (the lead's change of RequestDocument).
+  if (first && (first.outcome as string) !== 'failed') return fromRecord(deps, first);
+
+  const job = await findJob(deps.queues, requestId);
+  if (job && account !== undefined && job.job.data.kind === 'plan-change' && job.job.data.request.clientAccountId !== account) return notYours(requestId, account);
+  if (job && LIVE_JOB_STATES.has(job.state)) return status(requestId, 'pending');
+
+  const record = first ?? (job ? await deps.collections.requests.findOne({ _id: requestKey('plan-change', requestId) }) : null);
+  if (record) return fromRecord(deps, record);
+  if (job?.state === 'failed') {
+    const failedAt = job.job.finishedOn ? new Date(job.job.finishedOn).toISOString() : null;
+    return status(requestId, 'failed', { reason: 'RETRIES_EXHAUSTED', eventId: eventKeys.planChange(requestId, 'failed'), decidedAt: failedAt });
+  }
+  const letter = await deps.collections.deadLetters.findOne({ requestId, kind: 'plan-change', ...(account === undefined ? {} : { clientAccountId: account }) }, { sort: { lastAt: -1 } });
+  if (letter) return fromLetter(requestId, letter);
+  return status(requestId, 'unknown');
+}
+
+function notYours(requestId: string, account: string): QueryError {
+  return queryError('TENANT_MISMATCH', `request '${requestId}' is not a request of client account '${account}'`);
+}
+
+async function fromRecord(deps: RequestReadDeps, record: RequestDocument): Promise<RequestStatus> {
+  const requestId = record._id.slice('plan-change:'.length);
+  const name = statusName(record.outcome);
+  const stored = record as RequestDocument & { effectiveAt?: string | null };
+  const effectiveAt = name === 'applied' ? await appliedAt(deps, record) : (stored.effectiveAt ?? null);
+  return status(requestId, name, { reason: record.reason ?? null, eventId: record.eventId, decidedAt: record.decidedAt, effectiveAt });
+}
+
+/** The outcomes the `requests` collection records are statuses of the same name. */
+function statusName(outcome: string): RequestStatusName {
+  return (REQUEST_STATUSES as readonly string[]).includes(outcome) ? (outcome as RequestStatusName) : 'unknown';
+}
+
+/** When an applied change took effect: its entry in the line's plan history (the commit point). */
+async function appliedAt(deps: RequestReadDeps, record: RequestDocument): Promise<string> {
+  if (!record.lineId) return record.decidedAt;
+  const requestId = record._id.slice('plan-change:'.length);
+  const line = await deps.collections.lines.findOne({ _id: record.lineId }, { projection: { 'line.planHistory': 1 } });
+  return line?.line?.planHistory?.find((entry) => entry.requestId === requestId)?.effectiveAt ?? record.decidedAt;
+}
+
+function fromLetter(requestId: string, letter: DeadLetterDocument): RequestStatus {
+  if (letter.reason === 'INVALID_PAYLOAD') {
+    // Its rejected event is named after the letter (the message may have had no usable requestId).
+    return status(requestId, 'rejected', { reason: 'INVALID_PAYLOAD', eventId: eventKeys.planChange(`invalid-${letter._id}`, 'rejected'), decidedAt: letter.firstAt });
+  }
+  return status(requestId, 'failed', { reason: letter.reason, eventId: eventKeys.planChange(requestId, 'failed'), decidedAt: letter.lastAt });
+}
+
+async function findJob(queues: readonly Queue[], requestId: string): Promise<{ job: Job<CommandJob>; state: string } | undefined> {
+  const jobId = commandJobId({ kind: 'plan-change', request: { requestId } } as CommandJob);
+  const found = await Promise.all(
+    queues.map(async (queue) => {
+      const job = (await queue.getJob(jobId)) as Job<CommandJob> | undefined;
+      return job ? { job, state: await job.getState() } : undefined;
+    }),
+  );
+  return found.find((entry) => entry && LIVE_JOB_STATES.has(entry.state)) ?? found.find((entry) => entry !== undefined);
+}
+
+function status(requestId: string, name: RequestStatusName, facts: Partial<Omit<RequestStatus, 'requestId' | 'status'>> = {}): RequestStatus {
+  return { requestId, status: name, reason: facts.reason ?? null, eventId: facts.eventId ?? null, decidedAt: facts.decidedAt ?? null, effectiveAt: facts.effectiveAt ?? null };
+}

@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunningSystem } from '../../src/app/system.js';
+import { queryErrorSchema, requestStatusSchema } from '../../src/contract/queries.js';
+import { collections } from '../../src/store/documents.js';
+import { readRequestStatus } from '../../src/queries/request-status.js';
+import { CommandQueues } from '../../src/workers/command-queue-client.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
+
+const ACC = 'RSTAT';
+
+const request = (requestId: string) => ({
+  requestId, clientAccountId: ACC, serviceRef: `SVC-${ACC}`, lineId: `${ACC}-L0`, targetResourceId: `${ACC}-L0-FPC367678-0`, requestedAt: '2026-11-15T10:00:00+01:00',
+});
+
+describe('request status: pending and failed', () => {
+  let client: PipelineClient | undefined;
+  let proxy: TcpProxy | undefined;
+  let system: RunningSystem | undefined;
+
+  afterEach(async () => {
+    await system?.stop();
+    system = undefined;
+    await proxy?.close();
+    await client?.cleanup();
+  });
+
+  it('given a job waiting in its partition queue (no worker running), then the status is pending, looked up across every partition', async () => {
+    const env = isolatedEnv();
+    client = await PipelineClient.open(env);
+    const queues = new CommandQueues(client.prefix, client.config.OPENSIM_PARTITIONS, client.redis);
+    try {
+      await queues.enqueue({ kind: 'plan-change', subject: `${client.prefix}.cmd.plan-change.${ACC}`, request: request('waits'), receivedAt: new Date().toISOString() });
+      const deps = { collections: collections(client.db), queues: queues.queues };
+      expect(await readRequestStatus(deps, 'waits', ACC)).toEqual({ requestId: 'waits', status: 'pending', reason: null, eventId: null, decidedAt: null, effectiveAt: null });
+      expect(await readRequestStatus(deps, 'waits', 'ANOTHER')).toMatchObject({ error: { code: 'TENANT_MISMATCH' } });
+      expect(await readRequestStatus(deps, 'not-there', ACC)).toMatchObject({ status: 'unknown' });
+    } finally {
+      await queues.close();
+    }
+  });
+
+  it('given a request whose job spends its retries while MongoDB is unreachable, then the query says UNAVAILABLE during the outage and failed after it, before and after dead-lettering', async () => {
+    const env = isolatedEnv();
+    client = await PipelineClient.open(env);
+    await client.seed(fleet(ACC, 1));
+    proxy = await startTcpProxy(env.MONGO_URL!, 27017);
+    const url = new URL(proxy.url(env.MONGO_URL!));
+    url.searchParams.set('serverSelectionTimeoutMS', '500');
+    // A long relay interval keeps the failed job in Redis until the relay's last pass at stop.
+    const systemEnv = { ...env, MONGO_URL: url.toString(), OPENSIM_RETRY_ATTEMPTS: '2', OPENSIM_RETRY_BASE_MS: '50', OPENSIM_RETRY_MAX_MS: '100', OPENSIM_RELAY_INTERVAL_MS: '600000' };
+    system = await startInProcess(systemEnv);
+    const ask = async () => (await client!.nc.request(`${client!.prefix}.qry.request.${ACC}`, JSON.stringify({ clientAccountId: ACC, requestId: 'doomed' }), { timeout: 5000 })).json<Record<string, unknown>>();
+
+    await proxy.cut();
+    await client.planChange(request('doomed'));
+    await client.waitForEvents((e) => e.type === 'opensim.plan-change.failed' && e.data.requestId === 'doomed', 1, 30_000);
+    expect(queryErrorSchema.parse(await ask()).error.code).toBe('UNAVAILABLE');
+
+    await proxy.restore();
+    // MongoDB back, the failed job still in BullMQ's failed set (or its decision recorded): failed.
+    const whileInRedis = requestStatusSchema.parse(await ask());
+    expect(whileInRedis).toMatchObject({ requestId: 'doomed', status: 'failed', eventId: 'plan-change:doomed:failed', effectiveAt: null });
+    expect(whileInRedis.decidedAt).not.toBeNull();
+
+    // The relay's last pass moves it to the dead letters; the status stays failed, read from MongoDB.
+    await system.stop();
+    system = undefined;
+    expect(await client.db.collection('deadLetters').countDocuments({ requestId: 'doomed' })).toBe(1);
+    const queues = new CommandQueues(client.prefix, client.config.OPENSIM_PARTITIONS, client.redis);
+    try {
+      const afterCollection = await readRequestStatus({ collections: collections(client.db), queues: queues.queues }, 'doomed', ACC);
+      expect(requestStatusSchema.parse(afterCollection)).toMatchObject({ status: 'failed', eventId: 'plan-change:doomed:failed' });
+    } finally {
+      await queues.close();
+    }
+  }, 90_000);
+});
