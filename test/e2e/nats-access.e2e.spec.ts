@@ -122,7 +122,7 @@ describe('access control with the sample NATS configuration (deploy/nats)', () =
     await expect(orderingA.jetstream().publish(`${prefix}.cmd.plan-change.B`, JSON.stringify(planChange('B', 'forged-by-A')), { msgID: 'forged-1', timeout: 2000 })).rejects.toThrow(/permissions violation/i);
     orderingA.publish(`${prefix}.cmd.resource-order.B`, JSON.stringify({ orderId: 'forged-2' }));
     await orderingA.flush().catch(() => {});
-    // A's dashboard publishes nothing at all.
+    // A's dashboard publishes no command (only its own account's queries).
     dashboardA.publish(`${prefix}.cmd.plan-change.A`, JSON.stringify(planChange('A', 'from-dashboard')));
     await dashboardA.flush().catch(() => {});
 
@@ -163,6 +163,25 @@ describe('access control with the sample NATS configuration (deploy/nats)', () =
     await until(() => outcomesA.events.length > 0);
     expect(outcomesA.events[0]).toMatchObject({ type: 'opensim.plan-change.rejected', data: { requestId: 'too-big', reason: 'INVALID_PAYLOAD' } });
     expect(String(outcomesA.events[0]!.data.message)).toMatch(/over the limit of 1024/);
+  });
+
+  it("account A's dashboard queries A's line and requests, with replies to its own inbox, and cannot query B", async () => {
+    const dashboardA = await as('dashboard-A', passwords.DASHBOARD_A_PASSWORD, '_INBOX_DASHBOARD_A');
+    const ask = async (kind: 'line' | 'request', account: string, body: object) =>
+      (await dashboardA.request(`${prefix}.qry.${kind}.${account}`, JSON.stringify(body), { timeout: 3000 })).json<Record<string, unknown>>();
+
+    expect(await ask('line', 'A', { clientAccountId: 'A', lineId: 'A-L0' })).toMatchObject({ lineId: 'A-L0', clientAccountId: 'A', plan: { productRef: expect.any(String) } });
+    expect(await ask('request', 'A', { clientAccountId: 'A', requestId: 'never-sent-A' })).toMatchObject({ requestId: 'never-sent-A', status: 'unknown' });
+    // B's subjects: the server refuses the publish, so no query of B's ever reaches the system.
+    await expect(ask('line', 'B', { clientAccountId: 'B', lineId: 'B-L0' })).rejects.toThrow(/permissions violation/i);
+    await expect(ask('request', 'B', { clientAccountId: 'B', requestId: 'req-B' })).rejects.toThrow(/permissions violation/i);
+    // Asking with the default inbox prefix: its replies could not be read, so the server refuses the inbox subscription.
+    const withoutOwnInbox = await as('dashboard-A', passwords.DASHBOARD_A_PASSWORD);
+    await expect(withoutOwnInbox.request(`${prefix}.qry.line.A`, JSON.stringify({ clientAccountId: 'A', lineId: 'A-L0' }), { timeout: 2000 })).rejects.toThrow(/permissions violation/i);
+    // B's dashboard still gets its own answers.
+    const dashboardB = await as('dashboard-B', passwords.DASHBOARD_B_PASSWORD, '_INBOX_DASHBOARD_B');
+    const viewB = (await dashboardB.request(`${prefix}.qry.line.B`, JSON.stringify({ clientAccountId: 'B', lineId: 'B-L0' }), { timeout: 3000 })).json<Record<string, unknown>>();
+    expect(viewB).toMatchObject({ lineId: 'B-L0', clientAccountId: 'B' });
   });
 
   it("the operator's user runs `opensim queues`; a wrong password is refused", async () => {
