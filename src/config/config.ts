@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { webhookSecretProblem } from '../alerts/webhook-signature.js';
 
 
 function urlWithSchemes(name: string, schemes: string[]) {
@@ -66,11 +67,43 @@ export const configSchema = z.object({
   /** When the month rollover runs, a cron pattern read in Europe/Paris time. */
   OPENSIM_ROLLOVER_CRON: z.string().min(9).default('0 0 1 * *'),
   OPENSIM_ROLLOVER_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
-  /** Set: warnings are POSTed there (JSON, Idempotency-Key header). Unset: the SMS text is recorded in MongoDB. */
-  OPENSIM_ALERTS_WEBHOOK_URL: urlWithSchemes('OPENSIM_ALERTS_WEBHOOK_URL', ['http', 'https']).optional(),
+  /** Set: warnings are POSTed there (JSON, signed per Standard Webhooks). Unset: the SMS text is recorded in MongoDB. */
+  OPENSIM_ALERTS_WEBHOOK_URL: urlWithSchemes('OPENSIM_ALERTS_WEBHOOK_URL', ['http', 'https'])
+    // fetch refuses a URL with credentials; the receiver authenticates us by the signature instead.
+    .refine((value) => !hasCredentials(value), { message: 'OPENSIM_ALERTS_WEBHOOK_URL must not carry credentials (user:password@): receivers verify the signature (OPENSIM_ALERTS_WEBHOOK_SECRET)' })
+    .optional(),
   OPENSIM_ALERTS_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
+  /** Standard Webhooks signing secret, `whsec_` + base64; required with OPENSIM_ALERTS_WEBHOOK_URL. */
+  OPENSIM_ALERTS_WEBHOOK_SECRET: z
+    .string()
+    .refine((value) => webhookSecretProblem(value) === null, { message: 'OPENSIM_ALERTS_WEBHOOK_SECRET must be whsec_ followed by the base64 of 24 to 64 random bytes' })
+    .optional(),
+  /** Deliveries of one warning to a webhook answering 5xx, 408, 429 or timing out, before it is dead-lettered. */
+  OPENSIM_ALERTS_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
+  // Retention (README, "Operations"):
+  /** COMMANDS and USAGE keep a message until taken in; this is the safety net for one never taken in. */
+  OPENSIM_INBOUND_MAX_AGE_HOURS: z.coerce.number().int().min(1).default(168),
+  /** EVENTS keeps events this long (a subscriber down for a day catches up) … */
+  OPENSIM_EVENTS_MAX_AGE_HOURS: z.coerce.number().int().min(1).default(72),
+  /** … and at most this much (MiB), the oldest dropped first. */
+  OPENSIM_EVENTS_MAX_MIB: z.coerce.number().int().min(1).default(32_768),
+  /** How often each process checks the streams' limits and retention against the configuration. */
+  OPENSIM_STREAMS_CHECK_MS: z.coerce.number().int().min(100).default(60_000),
+  /** Decision records, usage claims and warnings kept at least this long: a resend within it changes nothing. */
+  OPENSIM_RECORDS_RETENTION_DAYS: z.coerce.number().int().min(1).default(400),
+  /** Pace of the expiry pass over those records (one process per pass). */
+  OPENSIM_RECORDS_EXPIRY_INTERVAL_MS: z.coerce.number().int().min(100).default(3_600_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+
+function hasCredentials(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false;
+  }
+}
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -86,7 +119,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // An empty variable means "not set": docker-compose passes `VAR=` through as ''.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = configSchema.safeParse(present);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    // A warning is never posted unsigned: receivers could not tell it from anyone's.
+    if (parsed.data.OPENSIM_ALERTS_WEBHOOK_URL && !parsed.data.OPENSIM_ALERTS_WEBHOOK_SECRET) {
+      throw new ConfigError(['OPENSIM_ALERTS_WEBHOOK_SECRET: required when OPENSIM_ALERTS_WEBHOOK_URL is set (whsec_ + base64, as the receiver was given)']);
+    }
+    return parsed.data;
+  }
   throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
 }
 

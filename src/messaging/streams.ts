@@ -1,43 +1,88 @@
-import { RetentionPolicy, StorageType, type JetStreamManager } from 'nats';
+import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from 'nats';
 import type { Naming } from './subjects.js';
 
 /** Window in which JetStream drops a message whose Nats-Msg-Id it has already stored. */
-const DUPLICATE_WINDOW_NS = 2 * 60 * 1_000_000_000;
-const ADVISORY_MAX_AGE_NS = 30 * 24 * 3600 * 1_000_000_000;
+export const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
+const ADVISORY_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
+const HOUR_MS = 3600 * 1000;
+
+/** The retention of the streams (README, "Operations"), from OPENSIM_INBOUND_MAX_AGE_HOURS and OPENSIM_EVENTS_*. */
+export interface StreamLimits {
+  /** COMMANDS and USAGE: the safety net for a message never taken in. */
+  inboundMaxAgeMs: number;
+  eventsMaxAgeMs: number;
+  eventsMaxBytes: number;
+}
+
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { inboundMaxAgeMs: 168 * HOUR_MS, eventsMaxAgeMs: 72 * HOUR_MS, eventsMaxBytes: 32_768 * 2 ** 20 };
+
+export function streamLimitsOf(config: { OPENSIM_INBOUND_MAX_AGE_HOURS: number; OPENSIM_EVENTS_MAX_AGE_HOURS: number; OPENSIM_EVENTS_MAX_MIB: number }): StreamLimits {
+  return { inboundMaxAgeMs: config.OPENSIM_INBOUND_MAX_AGE_HOURS * HOUR_MS, eventsMaxAgeMs: config.OPENSIM_EVENTS_MAX_AGE_HOURS * HOUR_MS, eventsMaxBytes: config.OPENSIM_EVENTS_MAX_MIB * 2 ** 20 };
+}
 
 /**
- * Creates the streams when missing (never changes existing ones, which operators may tune):
- * inbound commands and usage are captured even while no worker runs; outbound events are
- * stored too, so publishing with Nats-Msg-Id deduplicates a re-published event.
+ * What a stream should be. `interest`: kept until every durable consumer took it in, then
+ * dropped (COMMANDS, USAGE) — but only once durable consumers cover every subject, because an
+ * interest stream drops at once a message no consumer is interested in (stream-retention.ts
+ * decides; until then the stream keeps limits retention).
  */
-export async function ensureStreams(jsm: JetStreamManager, names: Naming): Promise<void> {
-  const wanted = [
-    { name: names.commandStream, subjects: [names.planChangeCommands, names.resourceOrderCommands] },
-    { name: names.usageStream, subjects: [names.usage] },
-    { name: names.eventStream, subjects: names.eventSubjects },
+export interface WantedStream {
+  name: string;
+  subjects: string[];
+  retention: 'interest' | 'limits';
+  maxAgeMs: number;
+  /** 0: unlimited. */
+  maxBytes: number;
+}
+
+export function wantedStreams(names: Naming, limits: StreamLimits): WantedStream[] {
+  return [
+    { name: names.commandStream, subjects: [names.planChangeCommands, names.resourceOrderCommands], retention: 'interest', maxAgeMs: limits.inboundMaxAgeMs, maxBytes: 0 },
+    { name: names.usageStream, subjects: [names.usage], retention: 'interest', maxAgeMs: limits.inboundMaxAgeMs, maxBytes: 0 },
+    { name: names.eventStream, subjects: names.eventSubjects, retention: 'limits', maxAgeMs: limits.eventsMaxAgeMs, maxBytes: limits.eventsMaxBytes },
     // Advisories are core NATS messages: kept in a stream, none is lost while no relay runs.
-    { name: names.advisoryStream, subjects: [names.maxDeliveriesAdvisories], max_age: ADVISORY_MAX_AGE_NS },
+    { name: names.advisoryStream, subjects: [names.maxDeliveriesAdvisories], retention: 'limits', maxAgeMs: ADVISORY_MAX_AGE_MS, maxBytes: 0 },
   ];
-  for (const stream of wanted) {
+}
+
+/** The JetStream configuration of a new stream: always limits retention (see WantedStream). */
+export function newStreamConfig(stream: WantedStream): Partial<StreamConfig> & { name: string } {
+  return {
+    name: stream.name,
+    subjects: stream.subjects,
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    duplicate_window: Math.min(DUPLICATE_WINDOW_MS, stream.maxAgeMs) * 1_000_000,
+    max_age: stream.maxAgeMs * 1_000_000,
+    max_bytes: stream.maxBytes === 0 ? -1 : stream.maxBytes,
+  };
+}
+
+/**
+ * Creates the streams when missing, with limits retention and the default limits: inbound
+ * commands and usage are captured even while no worker runs; outbound events are stored too,
+ * so publishing with Nats-Msg-Id deduplicates a re-published event. Existing streams are left
+ * to the stream-retention role, which brings them to the configured retention and limits.
+ */
+export async function ensureStreams(jsm: JetStreamManager, names: Naming, limits: StreamLimits = DEFAULT_STREAM_LIMITS): Promise<void> {
+  for (const stream of wantedStreams(names, limits)) {
     try {
       await jsm.streams.info(stream.name);
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      await jsm.streams
-        .add({
-          name: stream.name,
-          subjects: stream.subjects,
-          retention: RetentionPolicy.Limits,
-          storage: StorageType.File,
-          duplicate_window: DUPLICATE_WINDOW_NS,
-          ...(stream.max_age ? { max_age: stream.max_age } : {}),
-        })
-        // Another process created it between our look and our add: that is what we wanted.
-        .catch((addErr: unknown) => {
-          if ((addErr as { api_error?: { err_code?: number } }).api_error?.err_code !== 10058) throw addErr;
-        });
+      await createStream(jsm, stream);
     }
   }
+}
+
+export async function createStream(jsm: JetStreamManager, stream: WantedStream): Promise<void> {
+  await jsm.streams
+    .add(newStreamConfig(stream))
+    // Another process created it between our look and our add: that is what we wanted.
+    .catch((addErr: unknown) => {
+      if ((addErr as { api_error?: { err_code?: number } }).api_error?.err_code !== 10058) throw addErr;
+    });
 }
 
 export function isNotFound(err: unknown): boolean {

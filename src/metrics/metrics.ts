@@ -1,8 +1,14 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DEAD_LETTER_REASONS } from '../operations/dead-letters.js';
 
 /** What a request came to, as counted by `opensim_requests_total`. */
 export type RequestOutcome = 'applied' | 'rejected' | 'failed' | 'duplicate';
 export type RequestKind = 'plan-change' | 'resource-order';
+
+export const USAGE_OUTCOMES = ['counted', 'duplicate', 'rejected', 'invalid'] as const;
+export type UsageOutcome = (typeof USAGE_OUTCOMES)[number];
+export const WEBHOOK_RESULTS = ['delivered', 'retried', 'rejected', 'exhausted'] as const;
+export type WebhookResult = (typeof WEBHOOK_RESULTS)[number];
 
 /** Reads a value at scrape time (queue depths, backlogs); resolves to the samples to set. */
 export type GaugeReader = () => Promise<{ labels: Record<string, string>; value: number }[]>;
@@ -47,8 +53,46 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly usageRecordsCounter = new Counter({
+    name: 'opensim_usage_records_total',
+    help: 'Usage records taken in by this process, by outcome: counted, duplicate (already counted), rejected (a rule said no), invalid (bad payload)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly webhookDeliveries = new Counter({
+    name: 'opensim_webhook_deliveries_total',
+    help: 'Warning webhook calls by result: delivered (2xx), retried (5xx, 408, 429, timeout, unreachable), rejected (other 4xx: dead-lettered), exhausted (retry cap reached: dead-lettered)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  private readonly expired = new Counter({
+    name: 'opensim_expired_records_total',
+    help: 'Records deleted by this process\'s expiry passes (past OPENSIM_RECORDS_RETENTION_DAYS), by collection',
+    labelNames: ['collection'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'opensim_' });
+    // Standard names (process_*, nodejs_*): stock Node.js dashboards find them.
+    collectDefaultMetrics({ register: this.registry });
+    // Every known series starts at 0: increase() and rate() then see the first event too.
+    for (const reason of DEAD_LETTER_REASONS) this.deadLettered.inc({ reason }, 0);
+    for (const outcome of USAGE_OUTCOMES) this.usageRecordsCounter.inc({ outcome }, 0);
+    for (const result of WEBHOOK_RESULTS) this.webhookDeliveries.inc({ result }, 0);
+    for (const collection of ['requests', 'usage', 'usageAttempts', 'notifications']) this.expired.inc({ collection }, 0);
+  }
+
+  /** Usage records of one batch, by outcome (the usage intake calls it once per batch written). */
+  usageRecords(counts: Partial<Record<UsageOutcome, number>>): void {
+    for (const [outcome, n] of Object.entries(counts)) if (n) this.usageRecordsCounter.inc({ outcome }, n);
+  }
+
+  webhookDelivery(result: WebhookResult): void {
+    this.webhookDeliveries.inc({ result });
+  }
+
+  recordsExpired(collection: string, count: number): void {
+    this.expired.inc({ collection }, count);
   }
 
   /** One command decided (or found decided before: `duplicate`). */
