@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { eventDataSchemas } from '../src/contract/events.js';
 import { cloudEventSchema, planChangeRequestSchema, resourceOrderSchema, usageRecordSchema } from '../src/contract/messages.js';
 import type { EventType } from '../src/domain/index.js';
+import { queryParts } from './asyncapi-queries.js';
 
 export const ASYNCAPI_PATH = fileURLToPath(new URL('../docs/asyncapi.json', import.meta.url));
 
@@ -175,6 +176,7 @@ export function buildAsyncApi(): Json {
   const names = (specs: OutboundSpec[]) => specs.map((spec) => messageName(spec.type));
   const outbound = [...PLAN_CHANGE_EVENTS, ...RESOURCE_ORDER_EVENTS, ...MONITORING_EVENTS];
   const account = { clientAccountId: ACCOUNT_PARAMETER };
+  const queries = queryParts({ jsonSchema, ref, accountParameter: ACCOUNT_PARAMETER });
   return {
     asyncapi: '3.0.0',
     info: {
@@ -204,6 +206,7 @@ export function buildAsyncApi(): Json {
         { ...account, lineId: LINE_PARAMETER },
         names(MONITORING_EVENTS),
       ),
+      ...queries.channels,
     },
     operations: {
       receivePlanChangeRequest: operation('receive', 'planChangeCommands', ['PlanChangeRequest'], 'Decide a plan-change request.'),
@@ -212,11 +215,13 @@ export function buildAsyncApi(): Json {
       sendPlanChangeOutcome: operation('send', 'planChangeEvents', names(PLAN_CHANGE_EVENTS), 'Publish the outcome of a plan-change request.'),
       sendResourceOrderOutcome: operation('send', 'resourceOrderEvents', names(RESOURCE_ORDER_EVENTS), 'Publish the outcome of a resource order.'),
       sendMonitoringEvent: operation('send', 'monitoring', names(MONITORING_EVENTS), 'Publish the monitoring events of a line.'),
+      ...queries.operations,
     },
     components: {
       schemas: {
         ...Object.fromEntries(INBOUND.map((spec) => [spec.name, jsonSchema(spec.schema)])),
         ...Object.fromEntries(outbound.map((spec) => [`${messageName(spec.type)}Event`, eventSchema(spec.type)])),
+        ...queries.schemas,
         CloudEventHeaders: {
           type: 'object',
           properties: { 'Nats-Msg-Id': { type: 'string', description: "The CloudEvent's id: JetStream and consumers deduplicate on it." } },
@@ -226,6 +231,7 @@ export function buildAsyncApi(): Json {
       messages: {
         ...Object.fromEntries(INBOUND.map((spec) => [spec.name, inboundMessage(spec)])),
         ...Object.fromEntries(outbound.map((spec) => [messageName(spec.type), outboundMessage(spec)])),
+        ...queries.messages,
       },
     },
   };

@@ -81,13 +81,17 @@ describe('docs/asyncapi.json', () => {
       'opensim.evt.plan-change.{clientAccountId}',
       'opensim.evt.resource-order.{clientAccountId}',
       'opensim.mon.{clientAccountId}.{lineId}',
+      'opensim.qry.line.{clientAccountId}',
+      null, // replies to a query: the asker's reply subject
+      'opensim.qry.request.{clientAccountId}',
+      null,
     ]);
     for (const operation of Object.values(doc.operations)) {
       const channelId = operation.channel.$ref.replace('#/channels/', '');
       const names = Object.keys(doc.channels[channelId]!.messages);
       expect(operation.messages.map((m) => m.$ref)).toEqual(names.map((name) => `#/channels/${channelId}/messages/${name}`));
     }
-    expect(Object.values(doc.operations).map((operation) => operation.action)).toEqual(['receive', 'receive', 'receive', 'send', 'send', 'send']);
+    expect(Object.values(doc.operations).map((operation) => operation.action)).toEqual(['receive', 'receive', 'receive', 'send', 'send', 'send', 'receive', 'receive']);
   });
 
   it('given each outbound message, then its payload is a CloudEvent whose type is fixed and whose data is that type\'s schema', () => {

@@ -33,6 +33,12 @@ export interface EnforcementView {
   since: Instant;
 }
 
+/** The line's current plan: its active resource and that resource's product. */
+export interface LineViewPlan extends PlanRef {
+  label: string;
+  category: Category;
+}
+
 export interface LineView {
   lineId: string;
   clientAccountId: string;
@@ -41,7 +47,7 @@ export interface LineView {
   /** The rules' decision for the month, as `usage.updated` and `envelope.recomputed` carry it. */
   dataState: DataState;
   month: Month;
-  plan: PlanRef & { label: string; category: Category };
+  plan: LineViewPlan;
   envelope: Envelope;
   thresholds: Thresholds;
   usage: UsageView;
