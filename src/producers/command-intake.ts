@@ -9,6 +9,7 @@ import { parseCommand, type ParsedCommand } from './parse-command.js';
 import { invalidPayloadLetter, streamLetterId } from './invalid-payload.js';
 import { consumeUntilStopped, ensureDurableConsumer, stopConsuming } from '../messaging/durable-consumer.js';
 import { IntakeLease, intakeLeaseKey } from './intake-lease.js';
+import { messageIdOf } from '../workers/command-queues.js';
 
 export const COMMAND_CONSUMER = 'command-intake';
 
@@ -184,9 +185,9 @@ export class CommandIntake implements Role {
       msg.term();
       return;
     }
-    failpoint('intake:before-enqueue');
+    failpoint('intake:before-enqueue', messageIdOf(parsed.job));
     await this.pipeline.queues.enqueue(parsed.job, String(msg.seq));
-    failpoint('intake:after-enqueue');
+    failpoint('intake:after-enqueue', messageIdOf(parsed.job));
     msg.ack();
   }
 

@@ -1,7 +1,11 @@
 /**
- * Failpoints for fault tests: `OPENSIM_FAILPOINT=<name>` makes the process kill itself with
+ * Failpoints for fault tests. `OPENSIM_FAILPOINT=<name>` makes the process kill itself with
  * SIGKILL when it reaches that point, so a test can prove what a crash at exactly that step
- * leaves behind. Unset in production; reaching a failpoint costs one string comparison.
+ * leaves behind. `OPENSIM_FAILPOINT=<name>:stop` freezes it instead (SIGSTOP, once): the test
+ * holds the process at that step, as a long GC pause or a frozen VM would, lets the others go
+ * on, and wakes it (SIGCONT) to see what a late holder does. `OPENSIM_FAILPOINT_KEY=<id>`
+ * limits it to one request or usage id. Unset in production; reaching a failpoint costs one
+ * string comparison.
  */
 export type FailpointName =
   // Usage counting (src/usage/usage-writer.ts): after the claims, after the line commits, after the claims are settled.
@@ -14,6 +18,16 @@ export type FailpointName =
   | 'intake:before-enqueue'
   | 'intake:after-enqueue';
 
-export function failpoint(name: FailpointName): void {
-  if (process.env.OPENSIM_FAILPOINT === name) process.kill(process.pid, 'SIGKILL');
+let stopped = false;
+
+export function failpoint(name: FailpointName, key?: string): void {
+  const armed = process.env.OPENSIM_FAILPOINT;
+  if (armed === undefined || !armed.startsWith(name)) return;
+  const only = process.env.OPENSIM_FAILPOINT_KEY;
+  if (only !== undefined && only !== key) return;
+  if (armed === name) process.kill(process.pid, 'SIGKILL');
+  else if (armed === `${name}:stop` && !stopped) {
+    stopped = true;
+    process.kill(process.pid, 'SIGSTOP');
+  }
 }

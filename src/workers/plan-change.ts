@@ -44,12 +44,12 @@ export async function processPlanChange(deps: WorkerDeps, request: PlanChangeReq
       return { outcome: 'duplicate' };
     }
     case 'applied': {
-      failpoint('plan-change:before-line-write');
+      failpoint('plan-change:before-line-write', request.requestId);
       const pending = entries(deps.prefix, result.events, now);
       // A change in a month not rolled over yet leaves the previous month: keep its record first.
       if (lineDoc!.month && lineDoc!.month.month !== result.month.month) await archiveMonth(c, lineDoc!, lineDoc!.month);
       await commitAppliedChange(c, lineDoc!, { requestId: request.requestId, line: result.line, month: result.month, outbox: pending });
-      failpoint('plan-change:after-line-write');
+      failpoint('plan-change:after-line-write', request.requestId);
       // The write was guarded by the version read, so the outbox is what was read plus what
       // was appended: published in that order without reading it back. The three steps after
       // the commit point are independent, and a retry finishes any of them (the 'duplicate' case).
