@@ -10,6 +10,7 @@ import { naming, type Naming } from '../messaging/subjects.js';
 import type { LineDocument } from '../store/documents.js';
 import { settlesWithin } from '../app/grace.js';
 import { SmsRecorder, WebhookNotifier, type WarningNotifier } from './notifiers.js';
+import { RetryLater, WarningDelivery } from './warning-delivery.js';
 import { consumeUntilStopped, ensureDurableConsumer } from '../messaging/durable-consumer.js';
 
 export const ALERTS_CONSUMER = 'threshold-alerts';
@@ -39,6 +40,7 @@ export class ThresholdAlerts implements Role {
   private context!: RoleContext;
   private names!: Naming;
   private notifier!: WarningNotifier;
+  private warnings!: WarningDelivery;
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private stopped = false;
@@ -49,8 +51,10 @@ export class ThresholdAlerts implements Role {
   async start(context: RoleContext): Promise<void> {
     this.context = context;
     this.names = naming(context.config.OPENSIM_SUBJECT_PREFIX);
-    const { OPENSIM_ALERTS_WEBHOOK_URL: url, OPENSIM_ALERTS_WEBHOOK_TIMEOUT_MS: timeout } = context.config;
-    this.notifier = url ? new WebhookNotifier(this.pipeline.collections, url, timeout) : new SmsRecorder(this.pipeline.collections);
+    const { OPENSIM_ALERTS_WEBHOOK_URL: url, OPENSIM_ALERTS_WEBHOOK_SECRET: secret, OPENSIM_ALERTS_WEBHOOK_TIMEOUT_MS: timeoutMs } = context.config;
+    // loadConfig refuses a webhook URL without its secret.
+    this.notifier = url && secret ? new WebhookNotifier(this.pipeline.collections, { url, secret, timeoutMs }) : new SmsRecorder(this.pipeline.collections);
+    this.warnings = new WarningDelivery(this.pipeline.collections, this.notifier, context.metrics, context.logger, context.config.OPENSIM_ALERTS_WEBHOOK_MAX_ATTEMPTS);
     context.readiness.registerConsumer(this.name, () => this.consuming);
     this.loop = this.runUntilStopped();
   }
@@ -82,7 +86,7 @@ export class ThresholdAlerts implements Role {
         await this.handle(msg).then(
           () => msg.ack(),
           (err) => {
-            const delay = Math.min(MAX_NAK_DELAY_MS, 500 * 2 ** Math.max(0, msg.info.redeliveryCount - 1));
+            const delay = err instanceof RetryLater ? err.delayMs : Math.min(MAX_NAK_DELAY_MS, 500 * 2 ** Math.max(0, msg.info.redeliveryCount - 1));
             logger.warn({ err, subject: msg.subject, seq: msg.seq, retryInMs: delay }, 'monitoring event not acted on yet; redelivering');
             msg.nak(delay);
           },
@@ -122,8 +126,8 @@ export class ThresholdAlerts implements Role {
         await this.pipeline.outbox.flushQuietly(c.lines, line._id);
       }
       if (decision.warning) {
-        await this.notifier.deliver(decision.warning, { msisdn: line.line.msisdn ?? null }, now);
-        logger.info({ eventId: trigger.id, lineId: line._id, clientAccountId: line.clientAccountId, threshold: decision.warning.threshold, channel: this.notifier.channel, msisdn: line.line.msisdn }, 'line user warned');
+        const warned = await this.warnings.deliver(msg, decision.warning, { msisdn: line.line.msisdn ?? null }, now);
+        if (warned) logger.info({ eventId: trigger.id, lineId: line._id, clientAccountId: line.clientAccountId, threshold: decision.warning.threshold, channel: this.notifier.channel, msisdn: line.line.msisdn }, 'line user warned');
       }
       return;
     }

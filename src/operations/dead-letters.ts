@@ -2,8 +2,11 @@ import { headers as natsHeaders, type JetStreamClient } from 'nats';
 import type { Filter } from 'mongodb';
 import type { Collections, DeadLetterDocument } from '../store/documents.js';
 
-/** Where dead letters come from (the `reason` of a dead letter). */
-export const DEAD_LETTER_REASONS = ['INVALID_PAYLOAD', 'RETRIES_EXHAUSTED', 'MAX_DELIVERIES'] as const;
+/**
+ * Where dead letters come from (the `reason` of a dead letter). WEBHOOK_REJECTED: the alert
+ * webhook refused a warning for good (a 4xx other than 408 and 429).
+ */
+export const DEAD_LETTER_REASONS = ['INVALID_PAYLOAD', 'RETRIES_EXHAUSTED', 'MAX_DELIVERIES', 'WEBHOOK_REJECTED'] as const;
 export type DeadLetterStatus = 'open' | 'retried' | 'discarded';
 
 export interface DeadLetterFilter {

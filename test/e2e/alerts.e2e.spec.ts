@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { headers } from 'nats';
+import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { evaluateThresholds, openMonth, type Product } from '../../src/domain/index.js';
 import { spawnOpensim, type OpensimProcess } from '../support/opensim-process.js';
@@ -8,16 +9,17 @@ import { GiB, MonitoringFeed, until } from '../support/monitoring.js';
 import { CATALOG, fleet, isolatedEnv, PipelineClient } from '../support/pipeline.js';
 
 const ACC = 'ALERT';
+const SECRET = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
 const LINE = `${ACC}-L0`;
 
 /** A webhook receiver: answers each request with the next status of `statuses` (then 200), and keeps what it got. */
-async function webhook(statuses: number[]): Promise<{ server: Server; url: string; received: { headers: IncomingHttpHeaders; body: Record<string, unknown> }[] }> {
-  const received: { headers: IncomingHttpHeaders; body: Record<string, unknown> }[] = [];
+async function webhook(statuses: number[]): Promise<{ server: Server; url: string; received: { headers: IncomingHttpHeaders; raw: string; body: Record<string, unknown> }[] }> {
+  const received: { headers: IncomingHttpHeaders; raw: string; body: Record<string, unknown> }[] = [];
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     req.on('end', () => {
-      received.push({ headers: req.headers, body: JSON.parse(body) as Record<string, unknown> });
+      received.push({ headers: req.headers, raw: body, body: JSON.parse(body) as Record<string, unknown> });
       res.statusCode = statuses.shift() ?? 200;
       res.end();
     });
@@ -48,7 +50,7 @@ describe('opensim alerts, alone, with the webhook adapter', () => {
   it('given a BLOCK crossing, then the user is warned once through the webhook (retried after a 503), the line is blocked once, and the same event published again changes nothing', async () => {
     const hook = await webhook([503]);
     server = hook.server;
-    const env = isolatedEnv({ OPENSIM_ALERTS_WEBHOOK_URL: hook.url, LOG_LEVEL: 'info' });
+    const env = isolatedEnv({ OPENSIM_ALERTS_WEBHOOK_URL: hook.url, OPENSIM_ALERTS_WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'info' });
     client = await PipelineClient.open(env);
     const seeded = fleet(ACC, 1, []);
     await client.seed({ ...seeded, lines: [{ ...seeded.lines[0]!, msisdn: '+33698765432' }] });
@@ -83,6 +85,9 @@ describe('opensim alerts, alone, with the webhook adapter', () => {
     expect(notification).toMatchObject({ channel: 'webhook', lineId: LINE, to: '+33698765432', threshold: 'BLOCK' });
     // The first POST got a 503: the event came back and the second one went through, with the same key.
     expect(hook.received.map((r) => r.headers['idempotency-key'])).toEqual([crossing.id, crossing.id]);
+    // Signed per Standard Webhooks, with the same webhook-id on both attempts (the reference library verifies it).
+    expect(hook.received.map((r) => r.headers['webhook-id'])).toEqual([crossing.id, crossing.id]);
+    for (const r of hook.received) expect(new Webhook(SECRET).verify(r.raw, r.headers as Record<string, string>)).toEqual(r.body);
     expect(hook.received[1]!.body).toMatchObject({ id: crossing.id, to: '+33698765432', threshold: 'BLOCK', text: "OpenSIM : seuil de blocage atteint (20,0 Gio) : la data est bloquée jusqu'à la fin de novembre 2026." });
 
     // Published again past JetStream's duplicate window (another message id): acted on already, nothing more.
