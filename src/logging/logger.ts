@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 
 export type { Logger };
@@ -15,7 +16,8 @@ const sensitivePaths = ['msisdn', 'iccid', '*.msisdn', '*.iccid', '*.*.msisdn', 
 export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', destination?: pino.DestinationStream): Logger {
   const options = {
     level,
-    base: { service: 'opensim' },
+    // pid and hostname tell apart the processes of one deployment (a `base` of our own replaces pino's).
+    base: { service: 'opensim', pid: process.pid, hostname: hostname() },
     redact: { paths: sensitivePaths, censor: (value: unknown) => mask(value) },
     timestamp: pino.stdTimeFunctions.isoTime,
   };

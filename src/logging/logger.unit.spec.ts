@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { createLogger, mask } from './logger.js';
 
@@ -8,10 +9,10 @@ function capture() {
 }
 
 describe('logger', () => {
-  it('writes one JSON object per event, with the ids of the request it is about', () => {
+  it('writes one JSON object per event, with the ids of the request it is about and the pid and hostname of the process', () => {
     const { logger, lines } = capture();
     logger.info({ requestId: 'r-1', lineId: 'L-1', clientAccountId: 'A' }, 'plan-change applied');
-    expect(lines).toEqual([expect.objectContaining({ level: 30, service: 'opensim', requestId: 'r-1', lineId: 'L-1', clientAccountId: 'A', msg: 'plan-change applied', time: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/) })]);
+    expect(lines).toEqual([expect.objectContaining({ level: 30, service: 'opensim', pid: process.pid, hostname: hostname(), requestId: 'r-1', lineId: 'L-1', clientAccountId: 'A', msg: 'plan-change applied', time: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/) })]);
   });
 
   it('masks MSISDN and ICCID, keeping the last four characters, at the top and nested two levels deep', () => {
