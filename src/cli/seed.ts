@@ -1,25 +1,43 @@
 import { readFile } from 'node:fs/promises';
-import { MongoClient } from 'mongodb';
+import { parseArgs } from 'node:util';
+import { MongoClient, type Db } from 'mongodb';
 import { loadConfig } from '../config/config.js';
 import { parseFixture, type Fixture } from '../contract/fixture.js';
-import { seedFixture } from '../store/seed.js';
+import { seedFixture, type SeedSummary } from '../store/seed.js';
+import { hostOf } from './operator-connections.js';
+import { progress, type ProgressStream } from './progress.js';
+import { entriesOf, mergeSummaries, seedChunks } from './seed-chunks.js';
 
-const USAGE = 'usage: opensim seed <file>   (a fixture file, CONTRACT.md "Fixture file"; MongoDB from MONGO_URL)\n';
+const USAGE = `usage: opensim seed <file>
+
+Loads a fixture file (CONTRACT.md, "Fixture file") into MongoDB (MONGO_URL). The whole file is
+checked first: a bad file is refused, naming each bad entry, and nothing is written. Seeding
+upserts by key, so it is idempotent. On a terminal, a large file shows its progress.
+`;
 
 /** A file that cannot be seeded: reported, exit code 1, nothing written. */
-class FixtureError extends Error {}
+export class FixtureError extends Error {
+  override readonly name = 'FixtureError';
+}
 
 /** `opensim seed <file>`: validates the whole file, then upserts it; prints a one-line JSON summary. */
 export async function run(args: string[]): Promise<number> {
-  if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+  } catch (err) {
+    process.stderr.write(`opensim seed: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.values.help) {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (args.length !== 1) {
-    process.stderr.write(`opensim seed: expected one fixture file\n${USAGE}`);
+  if (parsed.positionals.length !== 1) {
+    process.stderr.write(`opensim seed: expected one fixture file${parsed.positionals.length > 1 ? `, got ${parsed.positionals.length}` : ''}\n\n${USAGE}`);
     return 2;
   }
-  const file = args[0]!;
+  const file = parsed.positionals[0]!;
   let fixture: Fixture;
   try {
     fixture = await loadFixture(file);
@@ -36,7 +54,7 @@ export async function run(args: string[]): Promise<number> {
     } catch (err) {
       throw new Error(`cannot reach MongoDB at ${hostOf(MONGO_URL)} (MONGO_URL): ${(err as Error).message}; start it with: bash scripts/services.sh up`);
     }
-    const summary = await seedFixture(client.db(), fixture);
+    const summary = await seedInPieces(client.db(), fixture);
     process.stdout.write(`${JSON.stringify({ file, ...summary })}\n`);
     return 0;
   } finally {
@@ -44,7 +62,21 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-async function loadFixture(file: string): Promise<Fixture> {
+/** Seeds a validated fixture piece by piece, with progress on a terminal (`npm start` seeds through here too). */
+export async function seedInPieces(db: Db, fixture: Fixture, stream: ProgressStream = process.stderr, linesPerChunk?: number): Promise<SeedSummary> {
+  const chunks = seedChunks(fixture, linesPerChunk);
+  const bar = progress('seeding', entriesOf(fixture), stream);
+  const summaries: SeedSummary[] = [];
+  for (const chunk of chunks) {
+    summaries.push(await seedFixture(db, chunk));
+    // Services repeated in later pieces count once (mergeSummaries); so does their progress.
+    bar.advance(entriesOf(chunk) - (summaries.length > 1 ? chunk.services.length : 0));
+  }
+  bar.done();
+  return mergeSummaries(summaries);
+}
+
+export async function loadFixture(file: string): Promise<Fixture> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -62,13 +94,4 @@ async function loadFixture(file: string): Promise<Fixture> {
     throw new FixtureError(`'${file}' is invalid, nothing was written (${parsed.errors.length} problem${parsed.errors.length === 1 ? '' : 's'}):\n  ${parsed.errors.join('\n  ')}`);
   }
   return parsed.fixture;
-}
-
-/** Host and port only: the URL may carry credentials. */
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return '(unparsable URL)';
-  }
 }

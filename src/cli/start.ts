@@ -1,30 +1,35 @@
 import { loadConfig } from '../config/config.js';
-import { createLogger } from '../logging/logger.js';
-import { startSystem } from '../app/system.js';
-import { allRoles } from '../app/roles.js';
+import { describeRoleGroups } from '../app/role-selection.js';
+import { UsageError } from './io.js';
+import { parseStartArgs, runUntilSignal } from './run-system.js';
 
-/** `opensim start`: every role in one process until SIGTERM or SIGINT. */
-export async function run(_args: string[]): Promise<number> {
-  const config = loadConfig();
-  const logger = createLogger(config.LOG_LEVEL);
-  const system = await startSystem(config, logger, allRoles());
-  logger.info({ httpPort: system.httpPort }, 'opensim started');
+export const START_ROLES_HELP = `  --roles <list>  run only these roles, comma-separated (default: all of them):
+${describeRoleGroups('                  ')}`;
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  logger.info({ signal }, 'shutting down');
-  // A second signal means "now": the operator does not want to wait for the grace period.
-  const force = () => {
-    logger.warn('second signal: exiting at once');
-    process.exit(1);
-  };
-  process.once('SIGTERM', force);
-  process.once('SIGINT', force);
-  await system.stop();
-  logger.info('stopped');
-  // Everything is closed; a handle a library failed to release must not keep the process alive.
-  setTimeout(() => process.exit(0), 1000).unref();
-  return 0;
+const USAGE = `usage: opensim start [--roles <role>,<role>…]
+
+Runs the system in one process until SIGTERM or SIGINT (a second signal exits at once).
+/healthz and /readyz answer on OPENSIM_HTTP_PORT whatever the roles.
+
+${START_ROLES_HELP}
+
+It never installs, starts or seeds anything: a server that is not up yet is waited for, and
+/readyz answers 503 meanwhile. (npm start is the local convenience that starts and seeds.)
+`;
+
+/** `opensim start`: every role (or those of --roles) in one process until SIGTERM or SIGINT. */
+export async function run(args: string[]): Promise<number> {
+  let options;
+  try {
+    options = parseStartArgs(args);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`opensim start: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  return runUntilSignal(loadConfig(), options);
 }
