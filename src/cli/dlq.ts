@@ -5,6 +5,7 @@ import { discardDeadLetter, listDeadLetters, retryDeadLetter, statusOf, type Act
 import type { Collections, DeadLetterDocument } from '../store/documents.js';
 import { processIo, table, parseSince, UsageError, type CliIo } from './io.js';
 import { withMongo, withNats } from './operator-connections.js';
+import { progress } from './progress.js';
 
 const USAGE = `usage:
   opensim dlq list [--account A] [--since 2h|<instant>] [--reason R] [--status open|retried|discarded|all] [--limit N] [--json]
@@ -46,9 +47,13 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
       throw new UsageError((err as Error).message);
     }
     const { values, positionals } = parsed;
-    if (!sub || sub === '--help' || sub === '-h' || values.help) {
+    if (!sub) {
+      io.err(USAGE);
+      return 2;
+    }
+    if (sub === '--help' || sub === '-h' || values.help) {
       io.out(USAGE);
-      return sub ? 0 : 2;
+      return 0;
     }
     const config = loadConfig(io.env);
     switch (sub) {
@@ -201,13 +206,19 @@ function describe(letters: DeadLetterDocument[]): string {
   return [...counts].map(([reason, n]) => `${n} ${reason}`).join(', ');
 }
 
+/** Below this many letters the table follows at once: no progress line. */
+const PROGRESS_FROM = 10;
+
 /** One letter after the other; a failure is reported for that letter and the others go on. */
 async function perform(verb: 'retry' | 'discard', config: Config, c: Collections, letters: DeadLetterDocument[], by: string): Promise<ActionResult[]> {
   const each = async (one: (letter: DeadLetterDocument) => Promise<ActionResult>) => {
+    const bar = progress(verb === 'retry' ? 'retrying' : 'discarding', letters.length >= PROGRESS_FROM ? letters.length : 0);
     const results: ActionResult[] = [];
     for (const letter of letters) {
       results.push(await one(letter).catch((err): ActionResult => ({ id: letter._id, done: false, detail: `error: ${(err as Error).message}` })));
+      bar.advance(1);
     }
+    bar.done();
     return results;
   };
   if (verb === 'discard') return each((letter) => discardDeadLetter(c, letter, by, new Date().toISOString()));
