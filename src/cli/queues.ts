@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../config/config.js';
 import { naming } from '../messaging/subjects.js';
+import { rolloverQueueName } from '../rollover/month-rollover.js';
 import { intakeStats, queueStats, type IntakeStats, type QueueStats } from '../operations/queue-stats.js';
 import { CommandQueues } from '../workers/command-queue-client.js';
 import { formatAge, processIo, table, UsageError, type CliIo } from './io.js';
@@ -9,7 +11,7 @@ import { hostOf, withNats } from './operator-connections.js';
 
 const USAGE = `usage: opensim queues [--window MINUTES] [--json]
 
-Per command queue: jobs per state, age of the oldest waiting job, and the failure rate
+Per command queue and the month rollover's queue: jobs per state, age of the oldest waiting job, and the failure rate
 (failed / finished) over the last --window minutes (default 60; BullMQ keeps a week of
 per-minute counts). The first line is the stage before the queues: commands waiting in
 JetStream for the intake.
@@ -35,16 +37,17 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
     const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 5000 });
     redis.on('error', () => {});
     const queues = new CommandQueues(config.OPENSIM_SUBJECT_PREFIX, config.OPENSIM_PARTITIONS, redis);
+    const rollover = new Queue(rolloverQueueName(config.OPENSIM_SUBJECT_PREFIX), { connection: redis });
     try {
       await redis.ping().catch((err: Error) => {
         throw new Error(`cannot reach Redis at ${hostOf(config.REDIS_URL)} (REDIS_URL): ${err.message}`);
       });
-      const [stats, intake] = await Promise.all([queueStats(queues.queues, window), withNats(config, async (nc) => intakeStats(await nc.jetstreamManager(), names))]);
+      const [stats, intake] = await Promise.all([queueStats([...queues.queues, rollover], window), withNats(config, async (nc) => intakeStats(await nc.jetstreamManager(), names))]);
       if (values.json) io.out(`${JSON.stringify({ windowMinutes: window, intake, queues: stats }, null, 2)}\n`);
       else io.out(render(stats, intake, window));
       return 0;
     } finally {
-      await queues.close();
+      await Promise.all([queues.close(), rollover.close()]);
       redis.disconnect();
     }
   } catch (err) {

@@ -5,18 +5,22 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { getRequestListener } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
+import { Queue } from 'bullmq';
 import { Hono } from 'hono';
 import type { Pipeline } from '../app/pipeline.js';
 import type { Role, RoleContext } from '../app/system.js';
 import { naming } from '../messaging/subjects.js';
 import { registerPipelineGauges } from '../metrics/pipeline-gauges.js';
+import { registerRolloverGauges } from '../metrics/rollover-gauges.js';
+import { registerStreamGauges } from '../metrics/stream-gauges.js';
+import { rolloverQueueName } from '../rollover/month-rollover.js';
 import { json, type RouteHandler } from './server.js';
 
 export const BOARD_PATH = '/admin/queues';
 
 /**
  * The admin routes on the HTTP port of /readyz: GET /metrics (Prometheus) and the Bull Board
- * UI of the command queues, both behind OPENSIM_ADMIN_TOKEN. /healthz and /readyz stay open.
+ * UI of the command queues and the rollover queue, both behind OPENSIM_ADMIN_TOKEN. /healthz and /readyz stay open.
  */
 export class AdminSurface implements Role {
   readonly name = 'admin-http';
@@ -24,8 +28,17 @@ export class AdminSurface implements Role {
   constructor(private readonly pipeline: Pipeline) {}
 
   async start(context: RoleContext): Promise<void> {
-    const { config, connections, metrics, http } = context;
-    registerPipelineGauges(metrics, this.pipeline, naming(config.OPENSIM_SUBJECT_PREFIX), async () => connections.nats()?.jetstreamManager());
+    const { config, connections, metrics, http, readiness } = context;
+    const names = naming(config.OPENSIM_SUBJECT_PREFIX);
+    const jsm = async () => connections.nats()?.jetstreamManager();
+    // The rollover's own queue, for reading only (the month-rollover role owns its jobs).
+    this.rollover = new Queue(rolloverQueueName(config.OPENSIM_SUBJECT_PREFIX), { connection: connections.redis });
+    this.rollover.on('error', () => {});
+    const queues = [...this.pipeline.queues.queues, this.rollover];
+    registerPipelineGauges(metrics, this.pipeline, names, jsm, queues);
+    registerStreamGauges(metrics, names, jsm);
+    registerRolloverGauges(metrics, this.rollover);
+    metrics.gauge('opensim_ready', '1 while this process is ready (GET /readyz answers 200), else 0', [], async () => [{ labels: {}, value: (await readiness.check()).ready ? 1 : 0 }]);
     const guard = (handler: RouteHandler) => requireAdminToken(config.OPENSIM_ADMIN_TOKEN, handler);
     http.get(
       '/metrics',
@@ -35,20 +48,24 @@ export class AdminSurface implements Role {
         res.end(body);
       }),
     );
-    http.mount(BOARD_PATH, guard(queueBoard(this.pipeline)));
+    http.mount(BOARD_PATH, guard(queueBoard(queues)));
   }
 
-  async stop(): Promise<void> {}
+  private rollover: Queue | undefined;
+
+  async stop(): Promise<void> {
+    await this.rollover?.close();
+  }
 }
 
 /**
  * Bull Board, read-only: retrying or removing jobs by hand would bypass `opensim dlq` and its
  * audit trail. Failed jobs move to the dead letters anyway (the relay).
  */
-function queueBoard(pipeline: Pipeline): RouteHandler {
+function queueBoard(queues: readonly Queue[]): RouteHandler {
   const adapter = new HonoAdapter(serveStatic).setBasePath(BOARD_PATH);
   createBullBoard({
-    queues: pipeline.queues.queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: true })),
+    queues: queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: true })),
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: 'opensim queues' } },
   });

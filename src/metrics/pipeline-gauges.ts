@@ -1,3 +1,4 @@
+import type { Queue } from 'bullmq';
 import type { JetStreamManager } from 'nats';
 import type { Pipeline } from '../app/pipeline.js';
 import type { Naming } from '../messaging/subjects.js';
@@ -10,13 +11,13 @@ import type { Metrics } from './metrics.js';
  * Gauges read at scrape time from the shared servers: every process reports the same
  * values (aggregate them with max, not sum).
  */
-export function registerPipelineGauges(metrics: Metrics, pipeline: Pipeline, names: Naming, jsm: () => Promise<JetStreamManager | undefined>): void {
-  metrics.gauge('opensim_queue_jobs', 'Command jobs per BullMQ queue and state', ['queue', 'state'], async () => {
-    const stats = await queueStats(pipeline.queues.queues, 1);
+export function registerPipelineGauges(metrics: Metrics, pipeline: Pipeline, names: Naming, jsm: () => Promise<JetStreamManager | undefined>, queues: readonly Queue[] = pipeline.queues.queues): void {
+  metrics.gauge('opensim_queue_jobs', 'Jobs per BullMQ queue (command partitions and the rollover) and state', ['queue', 'state'], async () => {
+    const stats = await queueStats(queues, 1);
     return stats.flatMap((q) => Object.entries(q.counts).map(([state, value]) => ({ labels: { queue: q.queue, state }, value })));
   });
   metrics.gauge('opensim_queue_oldest_waiting_seconds', 'Age of the job that has waited longest, per queue (0 when none waits)', ['queue'], async () => {
-    const stats = await queueStats(pipeline.queues.queues, 1);
+    const stats = await queueStats(queues, 1);
     return stats.map((q) => ({ labels: { queue: q.queue }, value: (q.oldestWaitingMs ?? 0) / 1000 }));
   });
   metrics.gauge('opensim_intake_messages', 'Commands in JetStream not yet taken in: pending (not delivered) and ack_pending (being enqueued)', ['state'], async () => {

@@ -69,7 +69,16 @@ describe('admin HTTP surface', () => {
     expect(sumOf(samples, 'opensim_queue_jobs', { state: 'waiting' })).toBe(0);
     expect(samples.filter((s) => s.name === 'opensim_queue_jobs').map((s) => s.labels.queue)).toContain(`${client.prefix}-commands-0`);
     expect(sumOf(samples, 'opensim_intake_messages', { state: 'pending' })).toBe(0);
-    expect(sumOf(samples, 'opensim_process_resident_memory_bytes')).toBeGreaterThan(0);
+    // prom-client's process metrics under their standard names, as stock Node.js dashboards expect.
+    expect(sumOf(samples, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(samples.some((s) => s.name === 'nodejs_eventloop_lag_p99_seconds')).toBe(true);
+    expect(samples.some((s) => s.name.startsWith('opensim_process_') || s.name.startsWith('opensim_nodejs_'))).toBe(false);
+    // Lag and pending of every durable consumer; the rollover queue with the command queues.
+    const consumers = new Set(samples.filter((s) => s.name === 'opensim_consumer_pending').map((s) => s.labels.consumer));
+    expect([...consumers].sort()).toEqual(['command-intake', 'dead-letter-collector', 'threshold-alerts', 'usage-intake']);
+    expect(sumOf(samples, 'opensim_consumer_lag_seconds')).toBe(0);
+    expect(samples.filter((s) => s.name === 'opensim_queue_jobs').map((s) => s.labels.queue)).toContain(`${client.prefix}-rollover`);
+    expect(sumOf(samples, 'opensim_ready')).toBe(1);
     // The hook the monitoring roles call; nothing crossed a threshold here.
     expect(samples.some((s) => s.name === 'opensim_threshold_crossings_total')).toBe(false);
   });
@@ -120,7 +129,7 @@ describe('admin HTTP surface', () => {
     const api = await fetch(`${base}/admin/queues/api/queues?activeQueue=&page=1&jobsPerPage=10`, { headers: { authorization: basic } });
     expect(api.status).toBe(200);
     const body = (await api.json()) as { queues: { name: string; readOnlyMode: boolean }[] };
-    expect(body.queues.map((q) => q.name).sort()).toEqual(Array.from({ length: 4 }, (_, p) => `${client!.prefix}-commands-${p}`).sort());
+    expect(body.queues.map((q) => q.name).sort()).toEqual([...Array.from({ length: 4 }, (_, p) => `${client!.prefix}-commands-${p}`), `${client.prefix}-rollover`].sort());
     expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
     // Read-only: the board cannot retry or clean jobs behind the audited `opensim dlq`.
     const clean = await fetch(`${base}/admin/queues/api/queues/${client.prefix}-commands-0/clean/failed`, { method: 'PUT', headers: { authorization: basic } });
