@@ -74,6 +74,14 @@ describe('reconcileStream: retention and limits updated in place, nothing unackn
     expect(await reconcileStream(jsm, wanted())).toMatchObject({ changes: {}, postponed: [] });
   });
 
+  it('why the wait matters: an interest stream with no consumer acknowledges a publish and drops the message', async () => {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: stream, subjects: [subject], retention: RetentionPolicy.Interest, storage: StorageType.File });
+    const ack = await nc.jetstream().publish(subject.replace('*', 'a'), 'lost');
+    expect(ack.seq).toBe(1);
+    expect((await jsm.streams.info(stream)).state.messages).toBe(0);
+  });
+
   it('goes back to limits retention when the covering consumer is deleted, so new messages are kept again', async () => {
     await unlimitedStream(nc, stream, subject);
     await durable('intake');
