@@ -31,6 +31,8 @@ export function parseStartArgs(args: string[]): StartOptions | 'help' {
 export interface RunHooks {
   /** Called once the roles have started (connections may still be coming up). */
   started?(system: RunningSystem, logger: Logger): void;
+  /** Called when the first signal arrives, before the roles stop. */
+  stopping?(): void;
   /** Called after a clean stop, before the process exits. */
   stopped?(): void;
 }
@@ -59,6 +61,7 @@ export async function runUntilSignal(config: Config, options: StartOptions, hook
   });
   const first = Date.now();
   logger.info({ signal }, 'shutting down');
+  hooks.stopping?.();
   // A second signal means "now": the operator does not want to wait for the grace period.
   const force = () => {
     if (Date.now() - first < SAME_SIGNAL_MS) return;
