@@ -1,0 +1,131 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Pipeline } from '../../app/pipeline.js';
+import type { Role, RoleContext } from '../../app/system.js';
+import { readRequestStatus, type RequestReadDeps } from '../../queries/request-status.js';
+import { isQueryError } from '../../queries/line-query.js';
+import type { RouteHandler } from '../server.js';
+import { answerApi } from './api.js';
+import { ConsoleAuth, safeNext, sameOrigin } from './auth.js';
+import { CONSOLE_SCRIPT } from './console-script.js';
+import { CONSOLE_STYLE } from './console-style.js';
+import { homePage } from './home-page.js';
+import { LiveFeeds } from './live-feed.js';
+import { linePage } from './line-page.js';
+import { disabledPage, loginPage } from './login-page.js';
+import { lineCard, search, serviceResources, type ConsoleReadDeps } from './reads.js';
+import { fieldsOf, readBody, redirect, segment, sendAsset, sendHtml, sendJson, wantsJson } from './respond.js';
+import { servicePage } from './service-page.js';
+import { submitPlanChange } from './submit-plan-change.js';
+import { html, page } from './html.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, parts: string[]) => Promise<void> | void;
+
+/**
+ * The monitoring console and its JSON API, on the HTTP port of /readyz (CONTRACT.md, HTTP):
+ * `/` (search, services), `/services/<ref>` (Ressources), `/lines/<id>` (the line's card, live),
+ * `/api/…`. Behind the admin token (Bearer, or the login form's session cookie); with no token
+ * configured everything here answers 503. /healthz and /readyz are not touched.
+ */
+export class ConsoleSurface implements Role {
+  readonly name = 'console';
+  private feeds: LiveFeeds | undefined;
+
+  constructor(private readonly pipeline: Pipeline) {}
+
+  async start(context: RoleContext): Promise<void> {
+    const { config, connections, logger, http } = context;
+    const auth = new ConsoleAuth(config.OPENSIM_ADMIN_TOKEN);
+    const prefix = config.OPENSIM_SUBJECT_PREFIX;
+    const { collections, references, clock, queues } = this.pipeline;
+    const deps: ConsoleReadDeps & RequestReadDeps = { collections, references, clock, queues: queues.queues };
+    const feeds = (this.feeds = new LiveFeeds(deps, () => connections.nats(), prefix, logger));
+    const guard = guarded(auth);
+
+    // "Confirmer": JSON from the page's script (202 {requestId}), or a plain form post (back to the page with ?request=).
+    const changePlan = async (req: IncomingMessage, res: ServerResponse, lineId: string) => {
+      const body = await readBody(req);
+      const target = body === null ? undefined : fieldsOf(req, body).targetResourceId;
+      if (!target) return sendJson(res, 400, { error: { code: 'INVALID_PAYLOAD', message: 'targetResourceId is required' } });
+      const submitted = await submitPlanChange({ collections, clock, prefix }, connections.nats(), lineId, target);
+      if ('status' in submitted) return sendJson(res, submitted.status, { error: { code: submitted.code, message: submitted.message } });
+      logger.info({ requestId: submitted.requestId, lineId }, 'plan change requested from the console');
+      if (wantsJson(req)) return sendJson(res, 202, submitted);
+      redirect(res, `/lines/${encodeURIComponent(lineId)}?request=${encodeURIComponent(submitted.requestId)}`);
+    };
+
+
+    http.get('/console.js', (_req, res) => sendAsset(res, 'text/javascript', CONSOLE_SCRIPT));
+    http.get('/console.css', (_req, res) => sendAsset(res, 'text/css', CONSOLE_STYLE));
+    http.mount('/login', (req, res) => login(auth, req, res));
+    http.mount('/logout', (_req, res) => redirect(res, '/login', { 'set-cookie': ConsoleAuth.clearedCookie() }));
+    http.get('/', guard('page', async (req, res) => {
+      const q = new URL(req.url ?? '/', 'http://console').searchParams.get('q') ?? '';
+      sendHtml(res, 200, homePage(q, await search(deps, q)));
+    }));
+    http.mount('/services', guard('page', async (_req, res, [, ref, ...rest]) => {
+      const serviceRef = segment(ref);
+      const found = serviceRef !== null && rest.length === 0 ? await serviceResources(deps, serviceRef) : null;
+      if (!found) return sendHtml(res, 404, notFound('Service inconnu.'));
+      sendHtml(res, 200, servicePage(found.service, found.resources));
+    }));
+    http.mount('/lines', guard('page', async (req, res, [, id, action, ...rest]) => {
+      const lineId = segment(id);
+      if (lineId === null || rest.length > 0) return sendHtml(res, 404, notFound('Ligne inconnue.'));
+      if (action === 'plan-change' && req.method === 'POST') return changePlan(req, res, lineId);
+      const card = req.method === 'GET' && (action === undefined || action === 'live') ? await lineCard(deps, lineId) : null;
+      if (!card) return sendHtml(res, 404, notFound('Ligne inconnue.'));
+      if (action === 'live') return feeds.stream(res, { lineId, clientAccountId: card.view.clientAccountId });
+      const requestId = new URL(req.url ?? '/', 'http://console').searchParams.get('request');
+      const status = requestId ? await readRequestStatus(deps, requestId) : null;
+      sendHtml(res, 200, linePage(card, [], status && !isQueryError(status) ? status : null));
+    }));
+    http.mount('/api', guard('api', (_req, res, [, ...parts]) => answerApi(deps, parts, res)));
+
+  }
+
+  async stop(): Promise<void> {
+    this.feeds?.closeAll();
+  }
+}
+
+/**
+ * Pages and API behind the token. A page without it answers 401 with the login form (nothing
+ * of the data); the API answers 401 JSON. A post carried by the session cookie must come from
+ * this site's own pages.
+ */
+function guarded(auth: ConsoleAuth) {
+  return (kind: 'page' | 'api', handler: Handler): RouteHandler =>
+    async (req, res) => {
+      if (!auth.enabled) {
+        return kind === 'api' ? sendJson(res, 503, { error: { code: 'UNAVAILABLE', message: 'the console is off: set OPENSIM_ADMIN_TOKEN' } }) : sendHtml(res, 503, disabledPage());
+      }
+      const presented = auth.check(req);
+      if (presented === 'none') {
+        const challenge = { 'www-authenticate': 'Bearer realm="opensim console"' };
+        if (kind === 'api') return sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message: 'missing or wrong admin token (Authorization: Bearer <OPENSIM_ADMIN_TOKEN>)' } }, challenge);
+        return sendHtml(res, 401, loginPage(safeNext(req.url), false), challenge);
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD' && presented === 'session' && !sameOrigin(req)) {
+        return sendJson(res, 403, { error: { code: 'FORBIDDEN', message: 'cross-origin post refused' } });
+      }
+      const parts = new URL(req.url ?? '/', 'http://console').pathname.split('/').slice(1);
+      return handler(req, res, parts);
+    };
+}
+
+/** GET: the form. POST: the token checked, then the session cookie and back to where the person was going. */
+async function login(auth: ConsoleAuth, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!auth.enabled) return sendHtml(res, 503, disabledPage());
+  const url = new URL(req.url ?? '/', 'http://console');
+  if (req.method !== 'POST') return sendHtml(res, 200, loginPage(safeNext(url.searchParams.get('next')), false));
+  const body = await readBody(req);
+  const fields = body === null ? {} : fieldsOf(req, body);
+  const next = safeNext(fields.next);
+  if (!fields.token || !auth.tokenMatches(fields.token) || !sameOrigin(req)) return sendHtml(res, 401, loginPage(next, true));
+  const secure = 'encrypted' in req.socket || req.headers['x-forwarded-proto'] === 'https';
+  redirect(res, next, { 'set-cookie': auth.sessionCookie(auth.issueSession(), secure) });
+}
+
+function notFound(message: string): string {
+  return page('Introuvable', html`<h1>Introuvable</h1><p>${message}</p><p><a href="/">Mes Services</a></p>`);
+}
