@@ -13,6 +13,7 @@ import { parseStartArgs, runUntilSignal } from './run-system.js';
 import { loadFixture, seedInPieces } from './seed.js';
 import { START_ROLES_HELP } from './start.js';
 
+const LOCAL_EVENTS_MAX_MIB = 1024;
 const SOURCE_DOCUMENT = resolve(import.meta.dirname, '../../fixtures/source-document.json');
 
 const USAGE = `usage: npm start [-- --roles <role>,<role>…]
@@ -23,7 +24,8 @@ or seeds anything):
     bash scripts/services.sh, else the default addresses) and starts them with
     bash scripts/services.sh up when they do not answer. They keep running after Ctrl-C:
     bash scripts/services.sh down stops them. An empty database is then seeded with
-    fixtures/source-document.json, and OPENSIM_ADMIN_TOKEN is generated when not set.
+    fixtures/source-document.json, OPENSIM_ADMIN_TOKEN is generated when not set, and the
+    events stream is kept under 1 GiB (OPENSIM_EVENTS_MAX_MIB) unless set.
   - With any of those URLs set, it starts nothing and seeds nothing.
   - It runs every role (or those of --roles) and, once ready, prints where to look.
 
@@ -70,7 +72,14 @@ export async function runLocal(args: string[], env: Record<string, string | unde
     }
     // The console and /metrics are off without a token; a local run wants them on.
     const generatedToken = !env.OPENSIM_ADMIN_TOKEN;
-    config = loadConfig({ ...env, ...urls, OPENSIM_ADMIN_TOKEN: env.OPENSIM_ADMIN_TOKEN || randomBytes(18).toString('base64url') });
+    config = loadConfig({
+      ...env,
+      ...urls,
+      OPENSIM_ADMIN_TOKEN: env.OPENSIM_ADMIN_TOKEN || randomBytes(18).toString('base64url'),
+      // JetStream reserves the events stream's whole size limit up front (32 GiB by default): on a
+      // laptop's disk the stream would be refused, and the system never ready. 1 GiB is plenty here.
+      OPENSIM_EVENTS_MAX_MIB: env.OPENSIM_EVENTS_MAX_MIB || String(LOCAL_EVENTS_MAX_MIB),
+    });
     local = { startedServers: plan.start, seeded: await seedIfEmpty(config.MONGO_URL), generatedToken };
   }
 
