@@ -37,15 +37,17 @@ describe('console HTTP: auth and JSON API', () => {
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
   });
 
-  it('given a token, then without it the API answers 401 and a page answers the login form showing nothing of the data; with it, the line view and the service list', async () => {
+  it('given a token, then without it the API answers 401 and a page sends to the login form, which shows nothing of the data; with it, the line view and the service list', async () => {
     const base = await startWith(TOKEN);
     const bearer = { authorization: `Bearer ${TOKEN}` };
     for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { cookie: 'opensim_console=v1.1.2.3' }]) {
       const api = await fetch(`${base}/api/lines/${ACC}-L0`, { headers });
       expect(api.status).toBe(401);
       expect(await api.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+      const redirected = await fetch(`${base}/lines/${ACC}-L0`, { headers, redirect: 'manual' });
+      expect([redirected.status, redirected.headers.get('location')]).toEqual([303, `/login?next=${encodeURIComponent(`/lines/${ACC}-L0`)}`]);
       const page = await fetch(`${base}/lines/${ACC}-L0`, { headers });
-      expect(page.status).toBe(401);
+      expect(page.url).toContain('/login?next=');
       const text = await page.text();
       expect(text).toContain('name="token"');
       // Only the path asked for comes back (to return there after login): no figure, no plan.

@@ -54,6 +54,8 @@ export class ConsoleSurface implements Role {
     };
 
 
+    // Browsers ask for it on every page: an answer keeps a 404 out of their console.
+    http.get('/favicon.ico', (_req, res) => void res.writeHead(204, { 'cache-control': 'max-age=86400' }).end());
     http.get('/console.js', (_req, res) => sendAsset(res, 'text/javascript', CONSOLE_SCRIPT));
     http.get('/console.css', (_req, res) => sendAsset(res, 'text/css', CONSOLE_STYLE));
     http.mount('/login', (req, res) => login(auth, req, res));
@@ -89,8 +91,8 @@ export class ConsoleSurface implements Role {
 }
 
 /**
- * Pages and API behind the token. A page without it answers 401 with the login form (nothing
- * of the data); the API answers 401 JSON. A post carried by the session cookie must come from
+ * Pages and API behind the token. A page without it redirects to the login form (which shows
+ * nothing of the data); the API, and any post, answers 401 JSON. A post carried by the session cookie must come from
  * this site's own pages.
  */
 function guarded(auth: ConsoleAuth) {
@@ -102,8 +104,9 @@ function guarded(auth: ConsoleAuth) {
       const presented = auth.check(req);
       if (presented === 'none') {
         const challenge = { 'www-authenticate': 'Bearer realm="opensim console"' };
-        if (kind === 'api') return sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message: 'missing or wrong admin token (Authorization: Bearer <OPENSIM_ADMIN_TOKEN>)' } }, challenge);
-        return sendHtml(res, 401, loginPage(safeNext(req.url), false), challenge);
+        // A person opening a page is sent to the login form, and back here after it.
+        if (kind === 'page' && (req.method === 'GET' || req.method === 'HEAD')) return redirect(res, `/login?next=${encodeURIComponent(safeNext(req.url))}`);
+        return sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message: 'missing or wrong admin token (Authorization: Bearer <OPENSIM_ADMIN_TOKEN>)' } }, challenge);
       }
       if (req.method !== 'GET' && req.method !== 'HEAD' && presented === 'session' && !sameOrigin(req)) {
         return sendJson(res, 403, { error: { code: 'FORBIDDEN', message: 'cross-origin post refused' } });

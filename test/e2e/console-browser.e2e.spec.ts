@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clockStartingAt } from '../../src/app/clock.js';
+import type { RunningSystem } from '../../src/app/system.js';
+import type { Fixture } from '../../src/contract/fixture.js';
+import { artifact, openBrowser, type Browser } from '../support/browser.js';
+import { GiB, publishUsage, usageRecord } from '../support/monitoring.js';
+import { isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
+
+const SOURCE = JSON.parse(readFileSync(new URL('../../fixtures/source-document.json', import.meta.url), 'utf8')) as Fixture;
+const LINE = 'LINE-000318';
+const ACCOUNT = 'CA-100237';
+const TOKEN = 'browser-admin-token-0123456789';
+/** 500 ms: usage.updated is coalesced per line per interval (default 5 s); below 1 s so a bar can move within 2 s. */
+const USAGE_UPDATED_INTERVAL_MS = '500';
+
+/** Intl's French puts (narrow) no-break spaces before € and %: compared as plain spaces. */
+const spaced = (text: string) => text.replace(/[\u00a0\u202f]/g, ' ');
+
+/**
+ * The console in Debian's Chromium, driven by playwright-core: the seeded line of the source
+ * document (Atelier Durand SAS, 20 Go plan), on a clock at 15 November 2026, 10:00 Paris.
+ */
+describe('the console in a real browser', () => {
+  let client: PipelineClient;
+  let system: RunningSystem | undefined;
+  let browser: Browser | undefined;
+  let base: string;
+
+  beforeAll(async () => {
+    const env = isolatedEnv({ OPENSIM_ADMIN_TOKEN: TOKEN, OPENSIM_USAGE_UPDATED_INTERVAL_MS: USAGE_UPDATED_INTERVAL_MS });
+    client = await PipelineClient.open(env);
+    await client.seed({ services: SOURCE.services, resources: SOURCE.resources, lines: SOURCE.lines });
+    system = await startInProcess(env, { clock: clockStartingAt('2026-11-15T10:00:00+01:00') });
+    base = `http://127.0.0.1:${system.httpPort}`;
+    browser = await openBrowser();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await system?.stop();
+    await client?.cleanup();
+  });
+
+  it('logs in with the form, finds the service, opens its Ressources and the line: plan, facts and envelope shown', async () => {
+    const { page } = browser!;
+    await page.goto(`${base}/?q=${ACCOUNT}`);
+    await page.getByLabel("Jeton d'administration (OPENSIM_ADMIN_TOKEN)").fill(TOKEN);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.waitForURL(`${base}/?q=${ACCOUNT}`);
+    const row = page.getByRole('row', { name: /SRV-OPENSIM-000142/ });
+    await expect.poll(() => row.innerText()).toMatch(/Atelier Durand SAS\s+CA-100237\s+Paris 8e - Siège\s+OpenSIM\s+Actif\s+Paramétrer/);
+    await page.screenshot({ path: artifact('console-services.png'), fullPage: true });
+
+    await row.getByRole('link', { name: 'Paramétrer' }).click();
+    await page.waitForURL(`${base}/services/SRV-OPENSIM-000142`);
+    const active = page.getByRole('row', { name: /RES-000452/ });
+    expect(await active.innerText()).toMatch(/FPC367679 Forfait mobile Data 20 Go[\s\S]*\*+5678\s+Camille Martin\s+01\/10\/2026\s+Actif/);
+    expect(await page.getByRole('row', { name: /RES-000454/ }).innerText()).toMatch(/FPC367678 Forfait mobile 5 Go[\s\S]*Disponible/);
+    await page.screenshot({ path: artifact('console-resources.png'), fullPage: true });
+
+    await active.getByRole('link', { name: 'Détails' }).click();
+    await page.waitForURL(`${base}/lines/${LINE}`);
+    await expect.poll(() => page.locator('#live-status').getAttribute('data-state')).toBe('open');
+    expect(await page.locator('#plan-title').innerText()).toBe('#FPC367679 Forfait mobile Data 20 Go');
+    const facts = await page.locator('table.facts-grid').innerText();
+    expect(facts).toMatch(/\*{8}5678\s+Camille Martin\s+\*+6780\s+02E7K4M9Q2XB/);
+    expect(facts).toMatch(/Open SIM\s+SFR\s+01\/10\/2026\s+Actif/);
+    expect(await page.content()).not.toContain('+33612345678');
+    expect(await page.locator('#consumption-title').innerText()).toBe('Consommation Data 20 Gio');
+    expect(await page.locator('[data-figure=total]').innerText()).toBe('0 Gio / 20 Gio');
+    expect(spaced(await page.locator('[data-figure=spend]').innerText())).toMatch(/^0 € \/ 50 € \(0 %\)$/);
+    expect(browser!.errors).toEqual([]);
+  });
+
+  it('moves the bar and the figures within 2 s of usage published on NATS, without a reload', async () => {
+    const { page } = browser!;
+    const navigations: string[] = [];
+    page.on('framenavigated', (frame) => navigations.push(frame.url()));
+    const arrivals = new Map<string, number>();
+    const sub = client.nc.subscribe(`${client.prefix}.mon.${ACCOUNT}.${LINE}`, { callback: (_err, msg) => arrivals.set(msg.json<{ id: string }>().id, Date.now()) });
+
+    const published = Date.now();
+    await publishUsage(client, [usageRecord(ACCOUNT, LINE, 'b-u1', 3 * GiB, '2026-11-15T10:05:00+01:00', { costCents: 450 }), usageRecord(ACCOUNT, LINE, 'b-u2', GiB, '2026-11-15T10:06:00+01:00', { zone: 'EU' })]);
+    await page.waitForFunction((bytes) => document.querySelector('[data-meter=total] svg')?.getAttribute('data-used-bytes') === String(bytes), 4 * GiB, { timeout: 2000, polling: 'raf' });
+    const shown = Date.now();
+    sub.unsubscribe();
+
+    expect(await page.locator('[data-figure=total]').innerText()).toBe('4 Gio / 20 Gio');
+    expect(await page.locator('[data-figure=fr]').innerText()).toBe('3 Gio / 20 Gio');
+    expect(await page.locator('[data-figure=eu]').innerText()).toBe('1 Gio / 20 Gio');
+    expect(await page.locator('[data-figure=remaining]').innerText()).toBe('16 Gio');
+    expect(spaced(await page.locator('[data-figure=spend]').innerText())).toMatch(/^4,50 € \/ 50 € \(9 %\)$/);
+    expect(Number(await page.locator('[data-meter=total] rect.fill-fr').getAttribute('width'))).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('#event-list').innerText()).toContain('Consommation mise à jour');
+    const lastUpdate = [...arrivals].filter(([id]) => id.startsWith(`usage:${LINE}:`)).at(-1)!;
+    console.log(`usage published -> bar moved: ${shown - published} ms; usage.updated on NATS -> page updated: ${shown - lastUpdate[1]} ms`);
+    expect(shown - published).toBeLessThan(2000);
+    expect(navigations).toEqual([]);
+    await page.screenshot({ path: artifact('console-line-usage.png'), fullPage: true });
+    expect(browser!.errors).toEqual([]);
+  });
+
+  it('changes the plan through the page with the keyboard: Confirmer publishes the request, applied is shown and the envelope updated', async () => {
+    const { page } = browser!;
+    await page.locator('#change-resource summary').focus();
+    await page.keyboard.press('Enter');
+    const select = page.getByLabel('Ressource *');
+    await expect.poll(() => select.isVisible()).toBe(true);
+    // Only the available resource of the same category is offered (not the metered nor the Data Only plan).
+    expect(await select.locator('option').allInnerTexts()).toEqual(['Choisir une ressource', 'FPC367678 Forfait mobile 5 Go (RES-000454)']);
+    await select.focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await select.inputValue()).toBe('RES-000454');
+    await page.getByRole('button', { name: 'Confirmer' }).focus();
+    await page.keyboard.press('Enter');
+
+    const outcome = page.locator('#request-status [data-status]');
+    await expect.poll(() => outcome.getAttribute('data-status'), { timeout: 10_000 }).toBe('applied');
+    expect(await outcome.innerText()).toMatch(/^Demande console-[0-9a-f-]+ : applied/);
+    // 20 GiB for 1-14 November, 5 GiB for 15-30: BRIEF.md's worked example, 12,884,901,887 bytes.
+    await expect.poll(() => page.locator('#consumption-title').innerText()).toBe('Consommation Data 12 Gio');
+    expect(await page.locator('#plan-title').innerText()).toBe('#FPC367678 Forfait mobile 5 Go');
+    expect(await page.locator('[data-figure=data-state]').innerText()).toMatch(/^Débit réduit/); // 4 GiB used ≥ the 5 Go plan's 4 GiB reduction threshold
+    await expect.poll(() => page.locator('#event-list').innerText()).toContain('Changement de ressource : applied');
+    const requestId = (await outcome.getAttribute('data-request-id'))!;
+    const stored = await client.db.collection('requests').findOne({ _id: `plan-change:${requestId}` as never });
+    expect(stored).toMatchObject({ outcome: 'applied', clientAccountId: ACCOUNT, lineId: LINE });
+    await page.screenshot({ path: artifact('console-line-applied.png'), fullPage: true });
+    expect(browser!.errors).toEqual([]);
+  });
+});
