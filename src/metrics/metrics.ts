@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { THRESHOLD_NAMES } from '../domain/thresholds.js';
 import { DEAD_LETTER_REASONS } from '../operations/dead-letters.js';
 
 /** What a request came to, as counted by `opensim_requests_total`. */
@@ -77,6 +78,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
     // Every known series starts at 0: increase() and rate() then see the first event too.
     for (const reason of DEAD_LETTER_REASONS) this.deadLettered.inc({ reason }, 0);
+    for (const threshold of THRESHOLD_NAMES) this.thresholds.inc({ threshold }, 0);
     for (const outcome of USAGE_OUTCOMES) this.usageRecordsCounter.inc({ outcome }, 0);
     for (const result of WEBHOOK_RESULTS) this.webhookDeliveries.inc({ result }, 0);
     for (const collection of ['requests', 'usage', 'usageAttempts', 'notifications']) this.expired.inc({ collection }, 0);

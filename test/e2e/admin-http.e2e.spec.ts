@@ -79,8 +79,9 @@ describe('admin HTTP surface', () => {
     expect(sumOf(samples, 'opensim_consumer_lag_seconds')).toBe(0);
     expect(samples.filter((s) => s.name === 'opensim_queue_jobs').map((s) => s.labels.queue)).toContain(`${client.prefix}-rollover`);
     expect(sumOf(samples, 'opensim_ready')).toBe(1);
-    // The hook the monitoring roles call; nothing crossed a threshold here.
-    expect(samples.some((s) => s.name === 'opensim_threshold_crossings_total')).toBe(false);
+    // The hook the monitoring roles call; nothing crossed a threshold here (each threshold's series starts at 0).
+    expect(samples.filter((s) => s.name === 'opensim_threshold_crossings_total').map((s) => s.labels.threshold).sort()).toEqual(['BLOCK', 'COST_CAP', 'ENVELOPE_100', 'ENVELOPE_80', 'REDUCTION']);
+    expect(sumOf(samples, 'opensim_threshold_crossings_total')).toBe(0);
   });
 
   it('/metrics: threshold crossings counted as the alert consumer takes them, equal to the crossing events', async () => {
