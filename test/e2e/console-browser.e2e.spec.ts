@@ -82,7 +82,8 @@ describe('the console in a real browser', () => {
 
     const published = Date.now();
     await publishUsage(client, [usageRecord(ACCOUNT, LINE, 'b-u1', 3 * GiB, '2026-11-15T10:05:00+01:00', { costCents: 450 }), usageRecord(ACCOUNT, LINE, 'b-u2', GiB, '2026-11-15T10:06:00+01:00', { zone: 'EU' })]);
-    await page.waitForFunction((bytes) => document.querySelector('[data-meter=total] svg')?.getAttribute('data-used-bytes') === String(bytes), 4 * GiB, { timeout: 2000, polling: 'raf' });
+    // Checked at every frame in the page (an expression: this project's TypeScript has no DOM types).
+    await page.waitForFunction(`document.querySelector('[data-meter=total] svg')?.getAttribute('data-used-bytes') === '${4 * GiB}'`, undefined, { timeout: 2000, polling: 'raf' });
     const shown = Date.now();
     sub.unsubscribe();
 

@@ -40,7 +40,8 @@ describe('console HTTP: auth and JSON API', () => {
   it('given a token, then without it the API answers 401 and a page sends to the login form, which shows nothing of the data; with it, the line view and the service list', async () => {
     const base = await startWith(TOKEN);
     const bearer = { authorization: `Bearer ${TOKEN}` };
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { cookie: 'opensim_console=v1.1.2.3' }]) {
+    const refused: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-token-0123456789' }, { cookie: 'opensim_console=v1.1.2.3' }];
+    for (const headers of refused) {
       const api = await fetch(`${base}/api/lines/${ACC}-L0`, { headers });
       expect(api.status).toBe(401);
       expect(await api.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
