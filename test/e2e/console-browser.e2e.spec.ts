@@ -14,6 +14,9 @@ const TOKEN = 'browser-admin-token-0123456789';
 /** 500 ms: usage.updated is coalesced per line per interval (default 5 s); below 1 s so a bar can move within 2 s. */
 const USAGE_UPDATED_INTERVAL_MS = '500';
 
+/** The little of the page's DOM a test function reads (this project's TypeScript has no DOM types). */
+type PageWindow = { document: { querySelector(selector: string): { getAttribute(name: string): string | null } | null } };
+
 /** Intl's French puts (narrow) no-break spaces before € and %: compared as plain spaces. */
 const spaced = (text: string) => text.replace(/[\u00a0\u202f]/g, ' ');
 
@@ -82,8 +85,8 @@ describe('the console in a real browser', () => {
 
     const published = Date.now();
     await publishUsage(client, [usageRecord(ACCOUNT, LINE, 'b-u1', 3 * GiB, '2026-11-15T10:05:00+01:00', { costCents: 450 }), usageRecord(ACCOUNT, LINE, 'b-u2', GiB, '2026-11-15T10:06:00+01:00', { zone: 'EU' })]);
-    // Checked at every frame in the page (an expression: this project's TypeScript has no DOM types).
-    await page.waitForFunction(`document.querySelector('[data-meter=total] svg')?.getAttribute('data-used-bytes') === '${4 * GiB}'`, undefined, { timeout: 2000, polling: 'raf' });
+    // Checked at every frame, in the page (a function: the page's CSP refuses evaluating a string).
+    await page.waitForFunction((bytes) => (globalThis as unknown as PageWindow).document.querySelector('[data-meter=total] svg')?.getAttribute('data-used-bytes') === String(bytes), 4 * GiB, { timeout: 2000, polling: 'raf' });
     const shown = Date.now();
     sub.unsubscribe();
 
