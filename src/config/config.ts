@@ -85,8 +85,8 @@ export const configSchema = z.object({
   OPENSIM_INBOUND_MAX_AGE_HOURS: z.coerce.number().int().min(1).default(168),
   /** EVENTS keeps events this long (a subscriber down for a day catches up) … */
   OPENSIM_EVENTS_MAX_AGE_HOURS: z.coerce.number().int().min(1).default(72),
-  /** … and at most this much (MiB), the oldest dropped first. */
-  OPENSIM_EVENTS_MAX_MIB: z.coerce.number().int().min(1).default(32_768),
+  /** … and at most this much (MiB), the oldest dropped first. JetStream reserves it up front against the server's storage limit. */
+  OPENSIM_EVENTS_MAX_MIB: z.coerce.number().int().min(1).default(4_096),
   /** How often each process checks the streams' limits and retention against the configuration. */
   OPENSIM_STREAMS_CHECK_MS: z.coerce.number().int().min(100).default(60_000),
   /** Decision records, usage claims and warnings kept at least this long: a resend within it changes nothing. */

@@ -4,11 +4,11 @@ import { ConfigError, loadConfig } from './config.js';
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
 describe('loadConfig: retention and the signed webhook', () => {
-  it('given none, documented defaults: inbound 7 days, events 3 days and 32 GiB, records 400 days, 12 webhook attempts', () => {
+  it('given none, documented defaults: inbound 7 days, events 3 days and 4 GiB, records 400 days, 12 webhook attempts', () => {
     expect(loadConfig({})).toMatchObject({
       OPENSIM_INBOUND_MAX_AGE_HOURS: 168,
       OPENSIM_EVENTS_MAX_AGE_HOURS: 72,
-      OPENSIM_EVENTS_MAX_MIB: 32_768,
+      OPENSIM_EVENTS_MAX_MIB: 4_096,
       OPENSIM_RECORDS_RETENTION_DAYS: 400,
       OPENSIM_ALERTS_WEBHOOK_MAX_ATTEMPTS: 12,
     });

@@ -14,7 +14,7 @@ export interface StreamLimits {
   eventsMaxBytes: number;
 }
 
-export const DEFAULT_STREAM_LIMITS: StreamLimits = { inboundMaxAgeMs: 168 * HOUR_MS, eventsMaxAgeMs: 72 * HOUR_MS, eventsMaxBytes: 32_768 * 2 ** 20 };
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { inboundMaxAgeMs: 168 * HOUR_MS, eventsMaxAgeMs: 72 * HOUR_MS, eventsMaxBytes: 4_096 * 2 ** 20 };
 
 export function streamLimitsOf(config: { OPENSIM_INBOUND_MAX_AGE_HOURS: number; OPENSIM_EVENTS_MAX_AGE_HOURS: number; OPENSIM_EVENTS_MAX_MIB: number }): StreamLimits {
   return { inboundMaxAgeMs: config.OPENSIM_INBOUND_MAX_AGE_HOURS * HOUR_MS, eventsMaxAgeMs: config.OPENSIM_EVENTS_MAX_AGE_HOURS * HOUR_MS, eventsMaxBytes: config.OPENSIM_EVENTS_MAX_MIB * 2 ** 20 };
