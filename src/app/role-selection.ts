@@ -3,23 +3,24 @@ import type { Role } from './system.js';
 /**
  * The names `opensim start --roles` takes, each with the roles (by `Role.name`) it runs, so a
  * deployment can scale parts apart. A role added to the system is one line here
- * (role-selection.unit.spec.ts fails until it is). The wiring role always runs: the others
- * read what it builds.
+ * (role-selection.unit.spec.ts fails until it is). Some roles run whatever the selection: the
+ * wiring, which the others read, and the stream retention, which every process runs (idempotent)
+ * so that the streams stay as configured however the roles are split.
  */
 export const ROLE_GROUPS = {
   intake: { roles: ['command-intake'], what: 'NATS commands into the BullMQ queues (one process at a time takes them in)' },
   workers: { roles: ['command-worker'], what: 'queued jobs decided and written to MongoDB, outcome events published' },
-  relay: { roles: ['relay', 'max-deliveries-collector'], what: 'outbox sweeps and dead-letter collection' },
+  relay: { roles: ['relay', 'max-deliveries-collector', 'record-expiry'], what: 'outbox sweeps, dead-letter collection, expiry of old decision records' },
   usage: { roles: ['usage-intake', 'usage-notices'], what: 'usage records counted, held-back usage.updated sent' },
   alerts: { roles: ['threshold-alerts'], what: 'the threshold-alert consumer (warn, throttle, block, lift)' },
   rollover: { roles: ['month-rollover'], what: 'the month rollover job' },
-  http: { roles: ['admin-http'], what: '/metrics and /admin/queues (/healthz and /readyz always answer)' },
+  http: { roles: ['admin-http', 'console'], what: 'the console and its API, /metrics, /admin/queues (/healthz and /readyz always answer)' },
   queries: { roles: ['queries'], what: 'NATS queries: line view, request status, plan-change preview' },
 } as const satisfies Record<string, { roles: readonly string[]; what: string }>;
 
 export type RoleGroup = keyof typeof ROLE_GROUPS;
 
-export const ALWAYS_RUNS = ['wiring'] as const;
+export const ALWAYS_RUNS = ['wiring', 'stream-retention'] as const;
 
 /** A `--roles` list that names no role, or one this system does not have. */
 export class RoleSelectionError extends Error {

@@ -14,9 +14,12 @@ describe('opensim start --roles', () => {
   });
 
   it('runs the wiring and the named roles only, in the start order of the whole system', () => {
-    expect(names(selectRoles(all, parseRoleList('workers,intake')))).toEqual(['wiring', 'command-worker', 'command-intake']);
-    expect(names(selectRoles(all, parseRoleList('relay')))).toEqual(['wiring', 'relay', 'max-deliveries-collector']);
-    expect(names(selectRoles(all, parseRoleList(' usage , alerts,usage')))).toEqual(['wiring', ...names(all).filter((n) => ['usage-notices', 'threshold-alerts', 'usage-intake'].includes(n))]);
+    const always = names(all).filter((n) => (ALWAYS_RUNS as readonly string[]).includes(n));
+    expect(always).toEqual(['wiring', 'stream-retention']);
+    const without = (roles: { name: string }[]) => names(roles).filter((n) => !always.includes(n));
+    expect(names(selectRoles(all, parseRoleList('workers,intake')))).toEqual(names(all).filter((n) => [...always, 'command-worker', 'command-intake'].includes(n)));
+    expect(without(selectRoles(all, parseRoleList('relay')))).toEqual(['relay', 'max-deliveries-collector', 'record-expiry']);
+    expect(without(selectRoles(all, parseRoleList(' usage , alerts,usage')))).toEqual(names(all).filter((n) => ['usage-notices', 'threshold-alerts', 'usage-intake'].includes(n)));
   });
 
   it('with every name, runs the whole system', () => {
