@@ -1,33 +1,48 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamManager, type JsMsg } from 'nats';
+import type { Redis } from 'ioredis';
 import type { Role, RoleContext } from '../app/system.js';
-import { naming, type Naming } from '../messaging/subjects.js';
-import { ensureStreams } from '../messaging/streams.js';
 import type { Pipeline } from '../app/pipeline.js';
+import { naming, type Naming } from '../messaging/subjects.js';
+import { ensureStreams, isNotFound } from '../messaging/streams.js';
+import { ackWaitMs, consumeUntilStopped, ensureDurableConsumer, stopConsuming } from '../messaging/durable-consumer.js';
 import { insertOnce } from '../store/insert-once.js';
 import { failpoint } from '../workers/failpoints.js';
-import { parseCommand, type ParsedCommand } from './parse-command.js';
-import { invalidPayloadLetter, streamLetterId } from './invalid-payload.js';
-import { consumeUntilStopped, ensureDurableConsumer, stopConsuming } from '../messaging/durable-consumer.js';
-import { IntakeLease, intakeLeaseKey } from './intake-lease.js';
 import { messageIdOf } from '../workers/command-queues.js';
+import { backoffMs } from '../workers/retry.js';
+import { givenUpVerdict } from './given-up.js';
+import { IntakeCursor, intakeKeys, type TakenIn } from './intake-cursor.js';
+import { IntakeLease } from './intake-lease.js';
+import { invalidPayloadLetter, streamLetterId, type RawMessage } from './invalid-payload.js';
+import { parseCommand } from './parse-command.js';
 
 export const COMMAND_CONSUMER = 'command-intake';
 
-/** Inbound payloads over this size are refused as INVALID_PAYLOAD without being parsed (default of OPENSIM_MAX_PAYLOAD_BYTES). */
-export const MAX_PAYLOAD_BYTES = 64 * 1024;
+/** Messages taken in together, in one Redis transaction, at most. */
+const BATCH = 64;
 
-/** Longest pause before a message that could not be taken in comes back. */
-const MAX_NAK_DELAY_MS = 30_000;
+/** A command message in hand: delivered by the consumer, or read from the stream by its sequence. */
+interface InHand extends RawMessage {
+  seq: number;
+  delivery?: JsMsg;
+}
 
-/** Tries of one message in place (Redis or MongoDB slow) before handing it back to the stream. */
-const ATTEMPTS_IN_PLACE = 5;
+/** The fence refused this process's commit: another process holds the intake now. */
+class LeaseLost extends Error {
+  override readonly name = 'LeaseLost';
+}
 
 /**
- * NATS → BullMQ. Parses and validates each command, enqueues it under a job id derived from
- * its request id, and acks only once Redis has it. Messages are handled one after the other,
- * in stream order, by one process at a time (the one holding the intake lease; others stand
- * by), so arrival order reaches the partitions; at most `maxInFlight` are pulled ahead (a burst
- * waits in the stream, not in memory or Redis).
+ * NATS → BullMQ, in stream order, by one process at a time (the one holding the intake lease;
+ * the others stand by). Each command is parsed, validated and enqueued under a job id derived
+ * from its request id; messages are acknowledged only once Redis has their jobs.
+ *
+ * Order does not rest on delivery timing. A cursor in Redis says up to which stream sequence
+ * commands are taken in, and moves with the jobs, in one transaction fenced by the lease
+ * (intake-cursor.ts). The holder takes the message after the cursor next, whoever JetStream
+ * delivered it to: if another process holds it unacknowledged (it stalled, or died), the holder
+ * reads it from the stream by its sequence. A redelivery of what is already taken in is simply
+ * acknowledged. So no command overtakes an earlier one, however deliveries, redeliveries and
+ * handovers interleave, and a process that wakes after losing its lease adds nothing.
  */
 export class CommandIntake implements Role {
   readonly name = 'command-intake';
@@ -36,25 +51,37 @@ export class CommandIntake implements Role {
   private names!: Naming;
   private context!: RoleContext;
   private lease!: IntakeLease;
+  private redis!: Redis;
+  private cursor!: IntakeCursor;
+  private stopped = false;
+  private consuming = false;
+  private standingBy = false;
+  /** The lease was lost during this holding: hand everything back. */
+  private lost = false;
+  /** Delivered messages not taken in yet, by stream sequence. */
+  private readonly held = new Map<number, JsMsg>();
+  /** Sequences whose attempt this holding has counted (poison messages, see takeIn). */
+  private readonly counted = new Set<number>();
+  private wake: (() => void) | undefined;
+  private ackWaitMs = 0;
 
   constructor(private readonly pipeline: Pipeline) {}
 
   async start(context: RoleContext): Promise<void> {
     this.context = context;
-    this.names = naming(context.config.OPENSIM_SUBJECT_PREFIX);
-    this.lease = new IntakeLease(context.connections.redis, intakeLeaseKey(this.names.prefix), context.config.OPENSIM_INTAKE_LEASE_MS);
+    const { config } = context;
+    this.names = naming(config.OPENSIM_SUBJECT_PREFIX);
+    const keys = intakeKeys(this.names.prefix);
+    this.lease = new IntakeLease(context.connections.redis, keys.lease, config.OPENSIM_INTAKE_LEASE_MS);
+    // The fenced transaction's own connection: WATCH state belongs to a connection. It fails fast
+    // rather than queueing or resending across a reconnect, which would run EXEC without its WATCH.
+    this.redis = context.connections.redis.duplicate({ enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 });
+    this.redis.on('error', (err) => context.logger.debug({ err, service: 'redis' }, 'intake connection error'));
+    this.cursor = new IntakeCursor(this.redis, keys, this.names.prefix, config.OPENSIM_PARTITIONS);
+    this.ackWaitMs = config.OPENSIM_INTAKE_ACK_WAIT_MS;
     // Standing by while another process holds the lease is a healthy state.
     context.readiness.registerConsumer(this.name, () => this.consuming || this.standingBy);
-    this.loop = this.runUntilStopped();
-  }
-
-  private stopped = false;
-  private consuming = false;
-  private standingBy = false;
-
-  /** Consumes; if the stream or consumer cannot be set up (NATS away), tries again. */
-  private runUntilStopped(): Promise<void> {
-    return consumeUntilStopped('command intake', this.context.logger, () => this.stopped, () => this.run());
+    this.loop = consumeUntilStopped('command intake', context.logger, () => this.stopped, () => this.run());
   }
 
   private async run(): Promise<void> {
@@ -62,60 +89,64 @@ export class CommandIntake implements Role {
     const nc = await connections.natsReady;
     const jsm = await nc.jetstreamManager();
     await ensureStreams(jsm, this.names);
-    await ensureDurableConsumer(jsm, this.names.commandStream, {
-      durable_name: COMMAND_CONSUMER,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      filter_subjects: [this.names.planChangeCommands, this.names.resourceOrderCommands],
-      max_ack_pending: config.OPENSIM_INTAKE_MAX_IN_FLIGHT,
-      ack_wait: config.OPENSIM_INTAKE_ACK_WAIT_MS * 1_000_000,
-      // Past this, JetStream gives up on the message and says so in an advisory: the
-      // dead-letter collector (relay/max-deliveries.ts) stores it with the others.
-      max_deliver: config.OPENSIM_INTAKE_MAX_DELIVER,
-    });
-    if (!(await this.takeLease(jsm))) return;
+    const consumerConfig = await ensureDurableConsumer(
+      jsm,
+      this.names.commandStream,
+      {
+        durable_name: COMMAND_CONSUMER,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subjects: [this.names.planChangeCommands, this.names.resourceOrderCommands],
+        max_ack_pending: config.OPENSIM_INTAKE_MAX_IN_FLIGHT,
+        ack_wait: config.OPENSIM_INTAKE_ACK_WAIT_MS * 1_000_000,
+        // Past this, JetStream gives up on the message and says so in an advisory: the
+        // dead-letter collector (relay/max-deliveries.ts) stores it with the others.
+        max_deliver: config.OPENSIM_INTAKE_MAX_DELIVER,
+      },
+      logger,
+    );
+    // Heartbeats follow the consumer as JetStream holds it, not this process's configuration.
+    this.ackWaitMs = ackWaitMs(consumerConfig);
+    if (!(await this.takeLease())) return;
+    this.lost = false;
+    this.counted.clear();
+    const token = this.lease.token;
+    const heartbeat = setInterval(() => this.keepHeld(), Math.max(250, Math.floor(this.ackWaitMs / 3)));
     try {
+      const at = await this.startingCursor(jsm, token);
+      if (at === null) throw new LeaseLost();
       const consumer = await nc.jetstream().consumers.get(this.names.commandStream, COMMAND_CONSUMER);
-      const messages = await consumer.consume({ max_messages: config.OPENSIM_INTAKE_MAX_IN_FLIGHT });
+      // A pull request stays open on the server while its process is frozen, and whatever is
+      // delivered to it waits for the ack wait: short-lived pulls bound how much a stalled holder hogs.
+      const messages = await consumer.consume({ max_messages: config.OPENSIM_INTAKE_MAX_IN_FLIGHT, expires: Math.min(30_000, Math.max(1_000, config.OPENSIM_INTAKE_LEASE_MS)) });
       this.messages = messages;
-      this.lease.keep(() => {
-        logger.warn({ lease: this.lease.key }, 'command intake lost its lease; handing back what it holds');
-        void messages.close();
-      });
-      logger.info({ stream: this.names.commandStream, consumer: COMMAND_CONSUMER }, 'command intake consuming');
+      this.lease.keep(() => this.handBack('its lease renewal found another holder'));
+      logger.info({ stream: this.names.commandStream, consumer: COMMAND_CONSUMER, cursor: at }, 'command intake consuming');
       this.consuming = true;
-      await this.consume(messages);
+      const pumped = this.pump(messages);
+      await this.takeIn(jsm, token, at);
+      await messages.close().catch(() => {});
+      await pumped;
+    } catch (err) {
+      if (!(err instanceof LeaseLost)) throw err;
+      this.handBack('the fence refused its enqueue');
     } finally {
+      clearInterval(heartbeat);
       this.consuming = false;
+      for (const msg of this.held.values()) msg.nak();
+      this.held.clear();
       await this.lease.release().catch(() => {});
     }
   }
 
-  /**
-   * Waits for the lease (standing by while another process holds it). Messages a previous
-   * holder had pulled and not acknowledged (it died, or its grace ran out) come back after the
-   * ack wait, and JetStream delivers redeliveries first: waiting for them keeps stream order.
-   */
-  private async takeLease(jsm: JetStreamManager): Promise<boolean> {
+  /** Waits for the lease, standing by while another process holds it. */
+  private async takeLease(): Promise<boolean> {
     const { config, logger } = this.context;
     const poll = Math.min(1000, Math.floor(config.OPENSIM_INTAKE_LEASE_MS / 4));
     while (!this.stopped) {
       if (await this.lease.tryAcquire()) {
-        this.lease.keep(() => {});
-        try {
-          const held = (await jsm.consumers.info(this.names.commandStream, COMMAND_CONSUMER)).num_ack_pending;
-          if (held > 0) {
-            logger.info({ held, waitMs: config.OPENSIM_INTAKE_ACK_WAIT_MS }, 'command intake waiting for the messages a previous intake held');
-            await this.pause(config.OPENSIM_INTAKE_ACK_WAIT_MS + 500);
-          }
-        } catch (err) {
-          await this.lease.release().catch(() => {});
-          throw err;
-        }
         this.standingBy = false;
-        if (this.lease.valid() && !this.stopped) return true;
-        await this.lease.release().catch(() => {});
-        continue;
+        return true;
       }
       if (!this.standingBy) logger.info({ lease: this.lease.key }, 'command intake standing by: another process takes commands in');
       this.standingBy = true;
@@ -125,84 +156,250 @@ export class CommandIntake implements Role {
     return false;
   }
 
-  /** Sleeps, cut short by stop(). */
-  private async pause(ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    while (!this.stopped && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
+  /**
+   * Where taking in resumes. A first start (or a Redis that lost the cursor) begins after the
+   * consumer's ack floor: everything at or below it was acknowledged, hence enqueued.
+   */
+  private async startingCursor(jsm: JetStreamManager, token: string): Promise<number | null> {
+    const at = await this.cursor.read();
+    if (at !== null) return at;
+    const floor = (await jsm.consumers.info(this.names.commandStream, COMMAND_CONSUMER)).ack_floor.stream_seq;
+    if ((await this.cursor.initialise(token, floor)) === 'lease-lost') return null;
+    return this.cursor.read();
   }
 
-  private async consume(messages: ConsumerMessages): Promise<void> {
-    const { logger } = this.context;
+  /** Delivered messages go to `held`, in any order; the taking in picks them by sequence. */
+  private async pump(messages: ConsumerMessages): Promise<void> {
     for await (const msg of messages) {
-      // The lease ran out (this process stalled, or lost Redis): another may hold it now.
-      if (!this.lease.valid()) {
+      if (this.lost) {
         msg.nak();
         continue;
       }
-      // While Redis or MongoDB is slow, keep the message ours rather than let ack_wait redeliver it.
-      const heartbeat = setInterval(() => {
-        try {
-          msg.working();
-        } catch {
-          // The connection is closing (shutdown): the message will be redelivered.
-        }
-      }, Math.max(250, Math.floor(this.context.config.OPENSIM_INTAKE_ACK_WAIT_MS / 3)));
-      try {
-        await this.handleInPlace(msg);
-      } catch (err) {
-        // Redis or MongoDB unreachable for a while: the message comes back later, nothing is lost.
-        const delay = Math.min(MAX_NAK_DELAY_MS, 1000 * 2 ** Math.max(0, msg.info.redeliveryCount - 1));
-        logger.warn({ err, subject: msg.subject, seq: msg.seq, deliveries: msg.info.redeliveryCount, retryInMs: delay }, 'command not taken in yet; redelivering');
-        msg.nak(delay);
-      } finally {
-        clearInterval(heartbeat);
-      }
+      const earlier = this.held.get(msg.seq);
+      // A redelivery of one still held: keep the newer delivery (the older one's ack may be refused).
+      if (earlier && earlier !== msg) earlier.nak();
+      this.held.set(msg.seq, msg);
+      this.wake?.();
     }
+  }
+
+  private async takeIn(jsm: JetStreamManager, token: string, from: number): Promise<void> {
+    const poll = Math.min(1000, Math.max(50, Math.floor(this.context.config.OPENSIM_INTAKE_LEASE_MS / 4)));
+    let at = from;
+    let quietSince = Date.now();
+    while (!this.lost) {
+      // Already taken in: a redelivery of what a stalled holder left, or of what was read from the stream.
+      for (const [seq, msg] of this.held) {
+        if (seq > at) continue;
+        this.acknowledge(msg);
+        this.held.delete(seq);
+      }
+      let batch = this.deliveredRun(at + 1);
+      if (batch.length === 0) {
+        if (this.stopped && this.held.size === 0) return;
+        // The next one is not in hand. If later ones are, or the stream has more than was taken in
+        // and nothing came for a while, another holder has it (stalled, or dead): read it.
+        const behind = this.held.size > 0 || (Date.now() - quietSince >= poll && (await this.lastSeq(jsm)) > at);
+        if (!behind) {
+          if (this.stopped) return;
+          await this.nextDelivery(poll);
+          continue;
+        }
+        const read = await this.readFromStream(jsm, at + 1);
+        if (read === 'gone') {
+          at = await this.skipGone(jsm, token, at);
+          continue;
+        }
+        batch = [read];
+      }
+      at = await this.takeInBatch(jsm, token, at, batch);
+      quietSince = Date.now();
+    }
+  }
+
+  /** The delivered messages from `seq` on, consecutive, at most a batch. */
+  private deliveredRun(seq: number): InHand[] {
+    const run: InHand[] = [];
+    for (let s = seq; run.length < BATCH; s++) {
+      const msg = this.held.get(s);
+      if (!msg) break;
+      run.push({ seq: s, subject: msg.subject, data: msg.data, headers: msg.headers, delivery: msg });
+    }
+    return run;
   }
 
   /**
-   * A message that cannot be taken in yet is tried again here, a few times, before it is handed
-   * back: handing it back at once would let the messages behind it overtake it.
+   * Takes a batch in: parse, refuse what is invalid, then one fenced commit of the jobs and the
+   * cursor; acknowledges the deliveries once Redis holds them. A message that crashed the process
+   * while being taken in is counted: it is then taken in alone, and past the delivery cap it is
+   * given up on (dead-lettered), so one bad message cannot stop the intake for good.
    */
-  private async handleInPlace(msg: JsMsg): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+  private async takeInBatch(jsm: JetStreamManager, token: string, at: number, batch: InHand[]): Promise<number> {
+    const { config } = this.context;
+    const first = batch[0]!;
+    if (!this.counted.has(first.seq)) {
+      this.counted.add(first.seq);
+      const attempts = await this.cursor.countAttempt(first.seq);
+      if (attempts > 1) batch = [first];
+      if (attempts > config.OPENSIM_INTAKE_MAX_DELIVER) return this.giveUp(jsm, token, at, first, attempts - 1);
+    }
+    const taken = await this.retried(() => this.parse(batch));
+    for (const t of taken) if (t.job) failpoint('intake:before-enqueue', messageIdOf(t.job));
+    await this.commit(token, at, taken);
+    for (const m of batch) {
+      if (!m.delivery) continue;
+      this.acknowledge(m.delivery);
+      this.held.delete(m.seq);
+    }
+    return at + batch.length;
+  }
+
+  /** The fenced commit, tried again while Redis is away; a commit whose reply was lost is found by the cursor. */
+  private async commit(token: string, at: number, taken: TakenIn[]): Promise<void> {
+    await this.retried(async () => {
       try {
-        await this.handle(msg);
-        return;
+        if ((await this.cursor.commit(token, at, taken)) === 'lease-lost') throw new LeaseLost();
       } catch (err) {
-        if (attempt >= ATTEMPTS_IN_PLACE || this.stopped || !this.lease.valid()) throw err;
-        this.context.logger.debug({ err, seq: msg.seq, attempt }, 'command not taken in yet; trying again');
-        await this.pause(Math.min(4000, 250 * 2 ** (attempt - 1)));
+        if (err instanceof LeaseLost) throw err;
+        const now = await this.cursor.read();
+        if (now !== null && now >= at + taken.length) return;
+        throw err;
+      }
+    });
+  }
+
+  private async parse(batch: InHand[]): Promise<TakenIn[]> {
+    const now = new Date().toISOString();
+    const taken: TakenIn[] = [];
+    for (const m of batch) {
+      const kind = m.subject.startsWith(`${this.names.prefix}.cmd.plan-change.`) ? 'plan-change' : 'resource-order';
+      const parsed = parseCommand(kind, m.subject, m.data, m.headers?.get('Nats-Msg-Id') || undefined, now, this.context.config.OPENSIM_MAX_PAYLOAD_BYTES);
+      if (parsed.ok) {
+        taken.push({ seq: m.seq, job: { ...parsed.job, seq: m.seq } });
+        continue;
+      }
+      // INVALID_PAYLOAD: the dead letter (with the `rejected` event) before the cursor passes it.
+      const letterId = streamLetterId(this.names.commandStream, m.seq);
+      const letter = invalidPayloadLetter(this.names.prefix, letterId, m, parsed, 0, now);
+      const deadLetters = this.pipeline.collections.deadLetters;
+      if (await insertOnce(deadLetters, letter)) {
+        this.context.metrics.requestDecided(parsed.kind, 'rejected', 'INVALID_PAYLOAD');
+        this.context.metrics.deadLetterWritten('INVALID_PAYLOAD');
+      }
+      this.context.logger.info({ subject: m.subject, requestId: parsed.messageId, clientAccountId: parsed.clientAccountId, reason: 'INVALID_PAYLOAD', problem: parsed.message }, 'command rejected');
+      await this.pipeline.outbox.flushQuietly(deadLetters, letterId);
+      taken.push({ seq: m.seq, job: null });
+    }
+    return taken;
+  }
+
+  /** A message that failed to be taken in too often: dead-lettered (or found in the pipeline after all), then passed. */
+  private async giveUp(jsm: JetStreamManager, token: string, at: number, message: InHand, deliveries: number): Promise<number> {
+    const { config, logger, metrics } = this.context;
+    const stored = await jsm.streams.getMessage(this.names.commandStream, { seq: message.seq }).catch(() => null);
+    const deps = { prefix: this.names.prefix, maxPayloadBytes: config.OPENSIM_MAX_PAYLOAD_BYTES, collections: this.pipeline.collections, queues: this.pipeline.queues };
+    const verdict = await this.retried(() => givenUpVerdict(deps, { stream: this.names.commandStream, seq: message.seq, deliveries, consumer: COMMAND_CONSUMER, stored }, new Date().toISOString()));
+    if ('letter' in verdict) {
+      const { letter } = verdict;
+      if (await this.retried(() => insertOnce(this.pipeline.collections.deadLetters, letter))) {
+        metrics.deadLetterWritten(letter.reason);
+        metrics.requestDecided(letter.kind === 'resource-order' ? 'resource-order' : 'plan-change', letter.reason === 'MAX_DELIVERIES' ? 'failed' : 'rejected', letter.reason);
+      }
+      logger.error({ deadLetter: letter._id, requestId: letter.requestId, deliveries, reason: letter.reason }, 'command given up on after repeated failures to take it in');
+      await this.pipeline.outbox.flushQuietly(this.pipeline.collections.deadLetters, letter._id);
+    } else logger.warn({ seq: message.seq, requestId: verdict.inPipeline }, 'command taken in repeatedly, and in the pipeline: passed');
+    await this.commit(token, at, [{ seq: message.seq, job: null }]);
+    if (message.delivery) {
+      this.acknowledge(message.delivery);
+      this.held.delete(message.seq);
+    }
+    return at + 1;
+  }
+
+  /** Skips sequences no longer in the stream (its limits removed them, or an operator did). */
+  private async skipGone(jsm: JetStreamManager, token: string, at: number): Promise<number> {
+    const first = (await jsm.streams.info(this.names.commandStream)).state.first_seq;
+    const to = Math.max(at + 1, first - 1);
+    this.context.logger.warn({ from: at + 1, to }, 'commands no longer in the stream: passed');
+    await this.commit(token, at, Array.from({ length: Math.min(to - at, BATCH) }, (_, k) => ({ seq: at + 1 + k, job: null })));
+    return at + Math.min(to - at, BATCH);
+  }
+
+  private async readFromStream(jsm: JetStreamManager, seq: number): Promise<InHand | 'gone'> {
+    try {
+      const stored = await jsm.streams.getMessage(this.names.commandStream, { seq });
+      this.context.logger.info({ seq, subject: stored.subject }, 'command read from the stream: another holder has it, or it is not delivered yet');
+      return { seq, subject: stored.subject, data: stored.data, headers: stored.header };
+    } catch (err) {
+      if (isNotFound(err) || (err as { code?: string }).code === '10037' || /no message found/i.test(String((err as Error).message))) return 'gone';
+      throw err;
+    }
+  }
+
+  private async lastSeq(jsm: JetStreamManager): Promise<number> {
+    return (await jsm.streams.info(this.names.commandStream)).state.last_seq;
+  }
+
+  /** The message is in the pipeline: acknowledge it (a failpoint can crash the process just before). */
+  private acknowledge(msg: JsMsg): void {
+    failpoint('intake:after-enqueue', msg.headers?.get('Nats-Msg-Id') || undefined);
+    msg.ack();
+  }
+
+  /** Keeps held messages ours while they wait for their turn or for Redis. */
+  private keepHeld(): void {
+    for (const msg of this.held.values()) {
+      try {
+        msg.working();
+      } catch {
+        // The connection is closing: the message will be redelivered.
       }
     }
   }
 
-  private async handle(msg: JsMsg): Promise<void> {
-    const kind = msg.subject.startsWith(`${this.names.prefix}.cmd.plan-change.`) ? 'plan-change' : 'resource-order';
-    const parsed = parseCommand(kind, msg.subject, msg.data, msg.headers?.get('Nats-Msg-Id') || undefined, new Date().toISOString(), this.context.config.OPENSIM_MAX_PAYLOAD_BYTES);
-    if (!parsed.ok) {
-      await this.rejectInvalid(msg, parsed);
-      msg.term();
-      return;
-    }
-    failpoint('intake:before-enqueue', messageIdOf(parsed.job));
-    await this.pipeline.queues.enqueue(parsed.job, String(msg.seq));
-    failpoint('intake:after-enqueue', messageIdOf(parsed.job));
-    msg.ack();
+  /** Gives everything back at once: another process takes commands in now. */
+  private handBack(why: string): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.context.logger.warn({ lease: this.lease.key, why, held: this.held.size }, 'command intake lost its lease; handing back what it holds');
+    for (const msg of this.held.values()) msg.nak();
+    this.held.clear();
+    void this.messages?.close().catch(() => {});
+    this.wake?.();
   }
 
-  /** INVALID_PAYLOAD: a dead letter with the original bytes, and the `rejected` event in its outbox. */
-  private async rejectInvalid(msg: JsMsg, parsed: Extract<ParsedCommand, { ok: false }>): Promise<void> {
-    const { logger, metrics } = this.context;
-    const letterId = streamLetterId(this.names.commandStream, msg.seq);
-    const letter = invalidPayloadLetter(this.names.prefix, letterId, { subject: msg.subject, data: msg.data, headers: msg.headers }, parsed, 0, new Date().toISOString());
-    const deadLetters = this.pipeline.collections.deadLetters;
-    if (await insertOnce(deadLetters, letter)) {
-      metrics.requestDecided(parsed.kind, 'rejected', 'INVALID_PAYLOAD');
-      metrics.deadLetterWritten('INVALID_PAYLOAD');
+  /** Tries `step` again while a server is away, until it works, the lease is lost or the process stops. */
+  private async retried<T>(step: () => Promise<T>): Promise<T> {
+    const { config, logger } = this.context;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (err) {
+        if (err instanceof LeaseLost || this.lost || (this.stopped && attempt > 3)) throw err;
+        const wait = backoffMs({ attempts: Infinity, baseMs: config.OPENSIM_RETRY_BASE_MS, maxMs: Math.min(4000, config.OPENSIM_RETRY_MAX_MS) }, attempt);
+        logger.warn({ err, attempt, retryInMs: wait }, 'command not taken in yet; trying again');
+        await this.pause(wait);
+      }
     }
-    logger.info({ subject: msg.subject, requestId: parsed.messageId, clientAccountId: parsed.clientAccountId, reason: 'INVALID_PAYLOAD', problem: parsed.message }, 'command rejected');
-    await this.pipeline.outbox.flushQuietly(deadLetters, letterId);
+  }
+
+  /** Waits for a delivery (the pump wakes it), at most `timeoutMs`. */
+  private nextDelivery(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.wake = done;
+    });
+  }
+
+  /** Sleeps, cut short by stop(). */
+  private async pause(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (!this.stopped && !this.lost && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
   }
 
   /**
@@ -211,6 +408,9 @@ export class CommandIntake implements Role {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake?.();
     await stopConsuming('command intake', this.context.logger, this.context.config.OPENSIM_SHUTDOWN_GRACE_MS, this.messages, this.loop);
+    await this.cursor.close();
+    this.redis.disconnect();
   }
 }

@@ -16,7 +16,8 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * nothing more, without asking Redis.
  */
 export class IntakeLease {
-  private readonly token = randomUUID();
+  /** This holding's token, new at each acquisition: the fencing token of what the holder enqueues. */
+  token = randomUUID();
   private validUntil = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -29,7 +30,9 @@ export class IntakeLease {
   /** Takes the lease if nobody holds it. */
   async tryAcquire(): Promise<boolean> {
     const sent = performance.now();
-    const taken = (await this.redis.set(this.key, this.token, 'PX', this.ttlMs, 'NX')) === 'OK';
+    const token = randomUUID();
+    const taken = (await this.redis.set(this.key, token, 'PX', this.ttlMs, 'NX')) === 'OK';
+    if (taken) this.token = token;
     if (taken) this.validUntil = sent + this.trustedFor();
     return taken;
   }
@@ -81,6 +84,3 @@ export class IntakeLease {
   }
 }
 
-export function intakeLeaseKey(prefix: string): string {
-  return `opensim:${prefix}:command-intake:lease`;
-}

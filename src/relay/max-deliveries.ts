@@ -1,15 +1,10 @@
-import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg, type JetStreamManager } from 'nats';
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg, type JetStreamManager, type StoredMsg } from 'nats';
 import type { Pipeline } from '../app/pipeline.js';
 import type { Role, RoleContext } from '../app/system.js';
 import { ensureStreams, isNotFound } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
-import { headersOf, invalidPayloadLetter, streamLetterId } from '../producers/invalid-payload.js';
-import { parseCommand } from '../producers/parse-command.js';
+import { givenUpVerdict } from '../producers/given-up.js';
 import { insertOnce } from '../store/insert-once.js';
-import { requestKey, type DeadLetterDocument } from '../store/documents.js';
-import { findDecision } from '../store/plan-change-store.js';
-import { commandJobId, messageIdOf, type CommandJob } from '../workers/command-queues.js';
-import { failedOutcome } from '../workers/failed-outcome.js';
 import { consumeUntilStopped, ensureDurableConsumer, stopConsuming } from '../messaging/durable-consumer.js';
 
 export const ADVISORY_CONSUMER = 'dead-letter-collector';
@@ -57,7 +52,7 @@ export class MaxDeliveriesCollector implements Role {
     const nc = await this.context.connections.natsReady;
     const jsm = await nc.jetstreamManager();
     await ensureStreams(jsm, this.names);
-    await ensureDurableConsumer(jsm, this.names.advisoryStream, { durable_name: ADVISORY_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 60_000_000_000 });
+    await ensureDurableConsumer(jsm, this.names.advisoryStream, { durable_name: ADVISORY_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 60_000_000_000 }, this.context.logger);
     if (this.stopped) return;
     const consumer = await nc.jetstream().consumers.get(this.names.advisoryStream, ADVISORY_CONSUMER);
     this.messages = await consumer.consume({ max_messages: 16 });
@@ -76,61 +71,30 @@ export class MaxDeliveriesCollector implements Role {
 
   private async handle(jsm: JetStreamManager, msg: JsMsg): Promise<void> {
     const advisory = msg.json<MaxDeliveriesAdvisory>();
-    const letter = await this.letterFor(jsm, advisory);
-    if (letter && (await insertOnce(this.pipeline.collections.deadLetters, letter))) {
-      this.context.metrics.deadLetterWritten(letter.reason);
-      if (letter.reason === 'MAX_DELIVERIES') this.context.metrics.requestDecided(letter.kind === 'resource-order' ? 'resource-order' : 'plan-change', 'failed', 'MAX_DELIVERIES');
-      else this.context.metrics.requestDecided(letter.kind === 'resource-order' ? 'resource-order' : 'plan-change', 'rejected', letter.reason);
-      this.context.logger.error({ deadLetter: letter._id, requestId: letter.requestId, clientAccountId: letter.clientAccountId, deliveries: advisory.deliveries, reason: letter.reason }, 'inbound message dead-lettered after max deliveries');
-    }
-    if (letter) await this.pipeline.outbox.flushQuietly(this.pipeline.collections.deadLetters, letter._id);
-    msg.ack();
-  }
-
-  private async letterFor(jsm: JetStreamManager, advisory: MaxDeliveriesAdvisory): Promise<DeadLetterDocument | undefined> {
-    const now = new Date().toISOString();
-    const letterId = streamLetterId(advisory.stream, advisory.stream_seq);
-    const error = `JetStream gave up after ${advisory.deliveries} deliveries to consumer '${advisory.consumer}'`;
-    let stored;
+    const { config, logger, metrics } = this.context;
+    let stored: StoredMsg | null = null;
     try {
       stored = await jsm.streams.getMessage(advisory.stream, { seq: advisory.stream_seq });
     } catch (err) {
+      // Removed from the stream meanwhile (limits, an operator): the letter keeps what the advisory says.
       if (!isNotFound(err)) throw err;
-      // Removed from the stream meanwhile (limits, an operator): keep what the advisory says.
-      return { _id: letterId, kind: 'plan-change', subject: '', payload: '', headers: {}, requestId: null, clientAccountId: null, reason: 'MAX_DELIVERIES', attempts: advisory.deliveries, firstError: `${error}; the message is no longer in ${advisory.stream}`, lastError: error, firstAt: now, lastAt: now, outbox: [] };
     }
-    const raw = { subject: stored.subject, data: stored.data, headers: stored.header };
-    const kind = stored.subject.startsWith(`${this.names.prefix}.cmd.plan-change.`) ? 'plan-change' : 'resource-order';
-    const parsed = parseCommand(kind, stored.subject, stored.data, stored.header?.get('Nats-Msg-Id') || undefined, now, this.context.config.OPENSIM_MAX_PAYLOAD_BYTES);
-    if (!parsed.ok) return invalidPayloadLetter(this.names.prefix, letterId, raw, parsed, advisory.deliveries, now);
-    if (await this.reachedThePipeline(parsed.job)) {
-      this.context.logger.warn({ stream: advisory.stream, seq: advisory.stream_seq, requestId: messageIdOf(parsed.job) }, 'max deliveries reached, but the command is in the pipeline (its ack was lost): not dead-lettered');
-      return undefined;
+    const deps = { prefix: this.names.prefix, maxPayloadBytes: config.OPENSIM_MAX_PAYLOAD_BYTES, collections: this.pipeline.collections, queues: this.pipeline.queues };
+    const verdict = await givenUpVerdict(deps, { stream: advisory.stream, seq: advisory.stream_seq, deliveries: advisory.deliveries, consumer: advisory.consumer, stored }, new Date().toISOString());
+    if ('inPipeline' in verdict) {
+      logger.warn({ stream: advisory.stream, seq: advisory.stream_seq, requestId: verdict.inPipeline }, 'max deliveries reached, but the command is in the pipeline (its ack was lost): not dead-lettered');
+      msg.ack();
+      return;
     }
-    const failed = failedOutcome(this.names.prefix, parsed.job, { attempts: advisory.deliveries, lastError: error }, now);
-    return {
-      _id: letterId,
-      kind: parsed.job.kind,
-      subject: stored.subject,
-      payload: Buffer.from(stored.data).toString('utf8'),
-      headers: headersOf(stored.header),
-      requestId: messageIdOf(parsed.job),
-      clientAccountId: parsed.job.kind === 'plan-change' ? parsed.job.request.clientAccountId : parsed.job.order.clientAccountId,
-      reason: 'MAX_DELIVERIES',
-      attempts: advisory.deliveries,
-      firstError: error,
-      lastError: error,
-      firstAt: stored.time.toISOString(),
-      lastAt: now,
-      outbox: failed ? [failed] : [],
-    };
-  }
-
-  /** Enqueued (BullMQ still holds the job) or already decided (MongoDB). */
-  private async reachedThePipeline(job: CommandJob): Promise<boolean> {
-    if (await this.pipeline.queues.queueFor(job).getJob(commandJobId(job))) return true;
-    if (job.kind === 'plan-change') return (await findDecision(this.pipeline.collections, job.request.requestId)) !== null;
-    return (await this.pipeline.collections.requests.findOne({ _id: requestKey('resource-order', job.order.orderId) })) !== null;
+    const { letter } = verdict;
+    if (await insertOnce(this.pipeline.collections.deadLetters, letter)) {
+      metrics.deadLetterWritten(letter.reason);
+      if (letter.reason === 'MAX_DELIVERIES') metrics.requestDecided(letter.kind === 'resource-order' ? 'resource-order' : 'plan-change', 'failed', 'MAX_DELIVERIES');
+      else metrics.requestDecided(letter.kind === 'resource-order' ? 'resource-order' : 'plan-change', 'rejected', letter.reason);
+      logger.error({ deadLetter: letter._id, requestId: letter.requestId, clientAccountId: letter.clientAccountId, deliveries: advisory.deliveries, reason: letter.reason }, 'inbound message dead-lettered after max deliveries');
+    }
+    await this.pipeline.outbox.flushQuietly(this.pipeline.collections.deadLetters, letter._id);
+    msg.ack();
   }
 
   /** Stops pulling and finishes the messages already received, within the grace period. */

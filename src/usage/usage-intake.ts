@@ -10,7 +10,7 @@ import { settlesWithin } from '../app/grace.js';
 import { backoffMs, sleep } from '../workers/retry.js';
 import { parseUsage } from './parse-usage.js';
 import { writeUsageBatch, type UsageMessage, type UsageWriterDeps } from './usage-writer.js';
-import { consumeUntilStopped, ensureDurableConsumer } from '../messaging/durable-consumer.js';
+import { ackWaitMs, consumeUntilStopped, ensureDurableConsumer } from '../messaging/durable-consumer.js';
 
 export const USAGE_CONSUMER = 'usage-intake';
 
@@ -37,12 +37,15 @@ export class UsageIntake implements Role {
   private writer: Promise<void> | undefined;
   private stopped = false;
   private consuming = false;
+  /** The usage consumer's ack wait as JetStream holds it (the configured value until the consumer is read). */
+  private ackWaitMs = 0;
 
   constructor(private readonly pipeline: Pipeline) {}
 
   async start(context: RoleContext): Promise<void> {
     this.context = context;
     this.names = naming(context.config.OPENSIM_SUBJECT_PREFIX);
+    this.ackWaitMs = context.config.OPENSIM_USAGE_ACK_WAIT_MS;
     context.readiness.registerConsumer(this.name, () => this.consuming);
     this.loop = this.readUntilStopped();
     this.writer = this.writeUntilStopped();
@@ -57,7 +60,7 @@ export class UsageIntake implements Role {
     const nc = await connections.natsReady;
     const jsm = await nc.jetstreamManager();
     await ensureStreams(jsm, this.names);
-    await ensureDurableConsumer(jsm, this.names.usageStream, {
+    const consumerConfig = await ensureDurableConsumer(jsm, this.names.usageStream, {
       durable_name: USAGE_CONSUMER,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
@@ -66,7 +69,9 @@ export class UsageIntake implements Role {
       ack_wait: config.OPENSIM_USAGE_ACK_WAIT_MS * 1_000_000,
       // Never given up on: a usage record is counted, or refused into the dead letters.
       max_deliver: -1,
-    });
+    }, logger);
+    // Waits follow what JetStream does, not what this process was told (an operator may have tuned the consumer).
+    this.ackWaitMs = ackWaitMs(consumerConfig);
     const consumer = await nc.jetstream().consumers.get(this.names.usageStream, USAGE_CONSUMER);
     this.messages = await consumer.consume({ max_messages: Math.min(config.OPENSIM_USAGE_MAX_IN_FLIGHT, 1000) });
     logger.info({ stream: this.names.usageStream, consumer: USAGE_CONSUMER }, 'usage intake consuming');
@@ -111,7 +116,7 @@ export class UsageIntake implements Role {
   private async writeBatch(batch: JsMsg[]): Promise<void> {
     const { config, logger } = this.context;
     const started = Date.now();
-    const heartbeat = setInterval(() => batch.forEach((msg) => msg.working()), Math.max(250, Math.floor(config.OPENSIM_USAGE_ACK_WAIT_MS / 3)));
+    const heartbeat = setInterval(() => batch.forEach((msg) => msg.working()), Math.max(250, Math.floor(this.ackWaitMs / 3)));
     try {
       const { valid, invalid } = this.parse(batch);
       const policy = { attempts: Number.POSITIVE_INFINITY, baseMs: config.OPENSIM_RETRY_BASE_MS, maxMs: config.OPENSIM_RETRY_MAX_MS };
@@ -184,7 +189,7 @@ export class UsageIntake implements Role {
       usageStream: this.names.usageStream,
       usageUpdatedIntervalMs: config.OPENSIM_USAGE_UPDATED_INTERVAL_MS,
       onNoticeDue: (dueAt) => this.pipeline.noticeSweeps.request(Date.parse(dueAt)),
-      ackWaitMs: config.OPENSIM_USAGE_ACK_WAIT_MS,
+      ackWaitMs: this.ackWaitMs,
     };
   }
 

@@ -8,8 +8,8 @@ import type { PlanChangeRequest, ResourceOrder } from '../contract/messages.js';
  * serialize. Different services run in parallel across partitions.
  */
 export type CommandJob =
-  | { kind: 'plan-change'; subject: string; request: PlanChangeRequest; receivedAt: string }
-  | { kind: 'resource-order'; subject: string; order: ResourceOrder; receivedAt: string };
+  | { kind: 'plan-change'; subject: string; request: PlanChangeRequest; receivedAt: string; seq?: number }
+  | { kind: 'resource-order'; subject: string; order: ResourceOrder; receivedAt: string; seq?: number };
 
 export function serviceRefOf(job: CommandJob): string {
   return job.kind === 'plan-change' ? job.request.serviceRef : job.order.serviceRef;

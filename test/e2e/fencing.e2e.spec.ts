@@ -1,11 +1,16 @@
 import { AckPolicy, DeliverPolicy } from 'nats';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { allRoles } from '../../src/app/roles.js';
+import { startSystem } from '../../src/app/system.js';
+import { loadConfig } from '../../src/config/config.js';
 import type { CloudEvent } from '../../src/contract/messages.js';
 import { COMMAND_CONSUMER } from '../../src/producers/command-intake.js';
 import { naming } from '../../src/messaging/subjects.js';
+import { USAGE_CONSUMER } from '../../src/usage/usage-intake.js';
 import { untilStopped } from '../support/frozen.js';
-import { spawnOpensim, type OpensimProcess } from '../support/opensim-process.js';
-import { fleet, isolatedEnv, PipelineClient } from '../support/pipeline.js';
+import { eventually, spawnOpensim, type OpensimProcess } from '../support/opensim-process.js';
+import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
 
 /**
  * A process whose event loop stalls past its intake lease or its job lock (a long GC, a frozen
@@ -137,4 +142,37 @@ describe('fencing: a process that wakes after losing its lease or lock changes n
     expect(await client.db.collection('deadLetters').findOne({ requestId: 'q1' })).toMatchObject({ reason: 'STALLED_TOO_OFTEN', kind: 'plan-change' });
     expect(await client.db.collection('requests').findOne({ _id: 'plan-change:q1' as never })).toMatchObject({ outcome: 'failed' });
   }, 120_000);
+});
+
+describe('durable consumers follow the configuration', () => {
+  let client: PipelineClient | undefined;
+
+  afterEach(async () => {
+    await client?.cleanup();
+    client = undefined;
+  });
+
+  it('given consumers created with one ack wait, in-flight bound and delivery cap, when the system starts again with others, then JetStream holds the new ones and the change is logged', async () => {
+    const env = isolatedEnv({ OPENSIM_INTAKE_ACK_WAIT_MS: '30000', OPENSIM_INTAKE_MAX_IN_FLIGHT: '256', OPENSIM_INTAKE_MAX_DELIVER: '20', OPENSIM_USAGE_ACK_WAIT_MS: '60000' });
+    client = await PipelineClient.open(env);
+    const first = await startInProcess(env);
+    await first.stop();
+    const names = naming(client.prefix);
+    const jsm = await client.nc.jetstreamManager();
+    expect((await jsm.consumers.info(names.commandStream, COMMAND_CONSUMER)).config).toMatchObject({ ack_wait: 30_000_000_000, max_ack_pending: 256, max_deliver: 20 });
+
+    const changed = { ...env, OPENSIM_INTAKE_ACK_WAIT_MS: '5000', OPENSIM_INTAKE_MAX_IN_FLIGHT: '64', OPENSIM_INTAKE_MAX_DELIVER: '7', OPENSIM_USAGE_ACK_WAIT_MS: '9000', LOG_LEVEL: 'info' };
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const second = await startSystem(loadConfig(changed), logger, allRoles());
+    try {
+      await eventually(async () => (await jsm.consumers.info(names.commandStream, COMMAND_CONSUMER)).config.ack_wait === 5_000_000_000, 20_000);
+      await eventually(async () => (await jsm.consumers.info(names.usageStream, USAGE_CONSUMER)).config.ack_wait === 9_000_000_000, 20_000);
+    } finally {
+      await second.stop();
+    }
+    expect((await jsm.consumers.info(names.commandStream, COMMAND_CONSUMER)).config).toMatchObject({ ack_wait: 5_000_000_000, max_ack_pending: 64, max_deliver: 7 });
+    const updated = lines.map((l) => JSON.parse(l) as { msg: string; consumer?: string; changes?: Record<string, { from: number; to: number }> }).filter((l) => l.msg === 'durable consumer updated to the configuration');
+    expect(updated.find((l) => l.consumer === COMMAND_CONSUMER)?.changes).toEqual({ ack_wait: { from: 30_000_000_000, to: 5_000_000_000 }, max_ack_pending: { from: 256, to: 64 }, max_deliver: { from: 20, to: 7 } });
+  }, 60_000);
 });

@@ -11,7 +11,7 @@ import type { Clock } from '../../src/app/clock.js';
 import { rolloverQueueName } from '../../src/rollover/month-rollover.js';
 import { naming } from '../../src/messaging/subjects.js';
 import { commandQueueName } from '../../src/workers/command-queues.js';
-import { intakeLeaseKey } from '../../src/producers/intake-lease.js';
+import { intakeKeys } from '../../src/producers/intake-cursor.js';
 import { Queue } from 'bullmq';
 import type { CloudEvent } from '../../src/contract/messages.js';
 import type { Fixture } from '../../src/contract/fixture.js';
@@ -37,6 +37,8 @@ export function isolatedEnv(overrides: Record<string, string> = {}): Record<stri
     OPENSIM_SHUTDOWN_GRACE_MS: '3000',
     // A process started after a crash takes over the intake within this.
     OPENSIM_INTAKE_LEASE_MS: '3000',
+    // JetStream reserves a stream's max bytes up front: many test deployments share one server.
+    OPENSIM_EVENTS_MAX_MIB: '64',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   };
@@ -134,7 +136,7 @@ export class PipelineClient {
     const rollover = new Queue(rolloverQueueName(this.prefix), { connection: this.redis });
     await rollover.obliterate({ force: true }).catch(() => {});
     await rollover.close();
-    await this.redis.del(intakeLeaseKey(this.prefix));
+    await this.redis.del(...Object.values(intakeKeys(this.prefix)));
     await this.db.dropDatabase().catch(() => {});
     await this.nc.drain();
     await this.mongo.close();

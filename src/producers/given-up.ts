@@ -1,0 +1,75 @@
+import type { StoredMsg } from 'nats';
+import type { Collections, DeadLetterDocument } from '../store/documents.js';
+import { requestKey } from '../store/documents.js';
+import { findDecision } from '../store/plan-change-store.js';
+import type { CommandQueues } from '../workers/command-queue-client.js';
+import { commandJobId, messageIdOf, type CommandJob } from '../workers/command-queues.js';
+import { failedOutcome } from '../workers/failed-outcome.js';
+import { headersOf, invalidPayloadLetter, streamLetterId } from './invalid-payload.js';
+import { parseCommand } from './parse-command.js';
+
+export interface GiveUpDeps {
+  prefix: string;
+  maxPayloadBytes: number;
+  collections: Collections;
+  queues: CommandQueues;
+}
+
+/** A command message given up on after `deliveries` tries: by JetStream (max_deliver) or by the intake. */
+export interface GivenUp {
+  stream: string;
+  seq: number;
+  deliveries: number;
+  consumer: string;
+  /** The message as the stream holds it; `null` if it is gone from the stream. */
+  stored: StoredMsg | null;
+}
+
+export type GiveUpVerdict = { letter: DeadLetterDocument } | { inPipeline: string };
+
+/**
+ * The dead letter of a command message that could not be taken in (it crashed the intake each
+ * time, say): MAX_DELIVERIES with a `plan-change.failed` outcome, or INVALID_PAYLOAD if it never
+ * was a valid command. Named by its stream sequence, so the intake and the dead-letter collector
+ * (JetStream's max-deliveries advisory) write the same letter. A command that reached BullMQ or
+ * was decided after all (only its acknowledgement was lost) is not dead-lettered.
+ */
+export async function givenUpVerdict(deps: GiveUpDeps, given: GivenUp, now: string): Promise<GiveUpVerdict> {
+  const letterId = streamLetterId(given.stream, given.seq);
+  const error = `JetStream gave up after ${given.deliveries} deliveries to consumer '${given.consumer}'`;
+  const { stored } = given;
+  if (!stored) {
+    return { letter: { _id: letterId, kind: 'plan-change', subject: '', payload: '', headers: {}, requestId: null, clientAccountId: null, reason: 'MAX_DELIVERIES', attempts: given.deliveries, firstError: `${error}; the message is no longer in ${given.stream}`, lastError: error, firstAt: now, lastAt: now, outbox: [] } };
+  }
+  const raw = { subject: stored.subject, data: stored.data, headers: stored.header };
+  const kind = stored.subject.startsWith(`${deps.prefix}.cmd.plan-change.`) ? 'plan-change' : 'resource-order';
+  const parsed = parseCommand(kind, stored.subject, stored.data, stored.header?.get('Nats-Msg-Id') || undefined, now, deps.maxPayloadBytes);
+  if (!parsed.ok) return { letter: invalidPayloadLetter(deps.prefix, letterId, raw, parsed, given.deliveries, now) };
+  if (await reachedThePipeline(deps, parsed.job)) return { inPipeline: messageIdOf(parsed.job) };
+  const failed = failedOutcome(deps.prefix, parsed.job, { attempts: given.deliveries, lastError: error }, now);
+  return {
+    letter: {
+      _id: letterId,
+      kind: parsed.job.kind,
+      subject: stored.subject,
+      payload: Buffer.from(stored.data).toString('utf8'),
+      headers: headersOf(stored.header),
+      requestId: messageIdOf(parsed.job),
+      clientAccountId: parsed.job.kind === 'plan-change' ? parsed.job.request.clientAccountId : parsed.job.order.clientAccountId,
+      reason: 'MAX_DELIVERIES',
+      attempts: given.deliveries,
+      firstError: error,
+      lastError: error,
+      firstAt: stored.time.toISOString(),
+      lastAt: now,
+      outbox: failed ? [failed] : [],
+    },
+  };
+}
+
+/** Enqueued (BullMQ still holds the job) or already decided (MongoDB). */
+async function reachedThePipeline(deps: GiveUpDeps, job: CommandJob): Promise<boolean> {
+  if (await deps.queues.queueFor(job).getJob(commandJobId(job))) return true;
+  if (job.kind === 'plan-change') return (await findDecision(deps.collections, job.request.requestId)) !== null;
+  return (await deps.collections.requests.findOne({ _id: requestKey('resource-order', job.order.orderId) })) !== null;
+}
