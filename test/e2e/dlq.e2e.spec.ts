@@ -88,6 +88,16 @@ describe('opensim dlq', () => {
     expect(shown.out).toMatch(/"requestId": "out-0"/);
     expect(shown.out).toMatch(/last error\s+\S+\s+Mongo\w*Error/);
 
+    // What the retries publish, as they pass: COMMANDS drops a command once the intake took it in (interest retention).
+    const retriesPublished: string[] = [];
+    const watch = client.nc.subscribe(`${client.prefix}.cmd.>`, {
+      callback: (_err, m) => {
+        const of = m.headers?.get('Opensim-Retry-Of');
+        if (of) retriesPublished.push(`${of} ${m.headers!.get('Nats-Msg-Id')}`);
+      },
+    });
+    await client.nc.flush();
+
     // retry --all, confirmed at the prompt
     await forgetCompletedJobs(client);
     const retried = await opensimCli('dlq', ['retry', '--all', '--by', 'alice'], env, true);
@@ -113,18 +123,13 @@ describe('opensim dlq', () => {
     const lines = await client.db.collection('lines').find({ _id: { $in: [`${ACC}-L0`, `${ACC}-L1`] } as never }).toArray();
     expect(lines.map((l) => [l._id, l.version, l.decidedRequestIds])).toEqual([[`${ACC}-L0`, 1, ['out-0']], [`${ACC}-L1`, 1, ['out-1']]]);
     expect(await client.db.collection('requests').countDocuments({ _id: { $in: ['plan-change:out-0', 'plan-change:out-1'] } as never })).toBe(2);
-    // Three retries reached the stream (a fresh Nats-Msg-Id each), marked with the letter they came from.
-    const jsm = await client.nc.jetstreamManager();
-    const stream = naming(client.prefix).commandStream;
-    const retriesInStream: string[] = [];
-    const info = await jsm.streams.info(stream);
-    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-      const m = await jsm.streams.getMessage(stream, { seq });
-      const of = m.header?.get('Opensim-Retry-Of');
-      if (of) retriesInStream.push(`${of} ${m.header.get('Nats-Msg-Id')}`);
-    }
+    // Three retries were published to the command subject (a fresh Nats-Msg-Id each), marked with the
+    // letter they came from; taken in by the intake, they left the stream (interest retention).
+    watch.unsubscribe();
     const id1 = letters.find((l) => l.requestId === 'out-1')!._id;
-    expect(retriesInStream.sort()).toEqual([`${id0} retry:${id0}:1`, `${id0} retry:${id0}:2`, `${id1} retry:${id1}:1`].sort());
+    const jsm = await client.nc.jetstreamManager();
+    await eventually(async () => (await jsm.streams.info(naming(client!.prefix).commandStream)).state.messages === 0, 10_000);
+    expect(retriesPublished.sort()).toEqual([`${id0} retry:${id0}:1`, `${id0} retry:${id0}:2`, `${id1} retry:${id1}:1`].sort());
 
     const after = JSON.parse((await opensimCli('dlq', ['list', '--status', 'all', '--json'], env)).out) as Letter[];
     expect(after.find((l) => l._id === id0)).toMatchObject({ status: 'retried', retries: 2, retriedBy: 'bob' });
