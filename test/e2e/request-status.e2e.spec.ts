@@ -40,7 +40,7 @@ describe('request status: pending and failed', () => {
     }
   });
 
-  it('given a request whose job spends its retries while MongoDB is unreachable, then the query says UNAVAILABLE during the outage and failed after it, before and after dead-lettering', async () => {
+  it('given a request whose job spends its retries while MongoDB is unreachable, then the query and the API say UNAVAILABLE during the outage and failed after it, before and after dead-lettering', async () => {
     const env = isolatedEnv();
     client = await PipelineClient.open(env);
     await client.seed(fleet(ACC, 1));
@@ -48,20 +48,25 @@ describe('request status: pending and failed', () => {
     const url = new URL(proxy.url(env.MONGO_URL!));
     url.searchParams.set('serverSelectionTimeoutMS', '500');
     // A long relay interval keeps the failed job in Redis until the relay's last pass at stop.
-    const systemEnv = { ...env, MONGO_URL: url.toString(), OPENSIM_RETRY_ATTEMPTS: '2', OPENSIM_RETRY_BASE_MS: '50', OPENSIM_RETRY_MAX_MS: '100', OPENSIM_RELAY_INTERVAL_MS: '600000' };
+    const token = 'status-admin-token-0123456789';
+    const systemEnv = { ...env, MONGO_URL: url.toString(), OPENSIM_RETRY_ATTEMPTS: '2', OPENSIM_RETRY_BASE_MS: '50', OPENSIM_RETRY_MAX_MS: '100', OPENSIM_RELAY_INTERVAL_MS: '600000', OPENSIM_ADMIN_TOKEN: token };
     system = await startInProcess(systemEnv);
+    const api = () => fetch(`http://127.0.0.1:${system!.httpPort}/api/requests/doomed`, { headers: { authorization: `Bearer ${token}` } });
     const ask = async () => (await client!.nc.request(`${client!.prefix}.qry.request.${ACC}`, JSON.stringify({ clientAccountId: ACC, requestId: 'doomed' }), { timeout: 5000 })).json<Record<string, unknown>>();
 
     await proxy.cut();
     await client.planChange(request('doomed'));
     await client.waitForEvents((e) => e.type === 'opensim.plan-change.failed' && e.data.requestId === 'doomed', 1, 30_000);
     expect(queryErrorSchema.parse(await ask()).error.code).toBe('UNAVAILABLE');
+    const duringOutage = await api();
+    expect([duringOutage.status, ((await duringOutage.json()) as { error: { code: string } }).error.code]).toEqual([503, 'UNAVAILABLE']);
 
     await proxy.restore();
     // MongoDB back, the failed job still in BullMQ's failed set (or its decision recorded): failed.
     const whileInRedis = requestStatusSchema.parse(await ask());
     expect(whileInRedis).toMatchObject({ requestId: 'doomed', status: 'failed', eventId: 'plan-change:doomed:failed', effectiveAt: null });
     expect(whileInRedis.decidedAt).not.toBeNull();
+    expect(requestStatusSchema.parse(await (await api()).json())).toEqual(whileInRedis);
 
     // The relay's last pass moves it to the dead letters; the status stays failed, read from MongoDB.
     await system.stop();

@@ -112,7 +112,15 @@ function guarded(auth: ConsoleAuth) {
         return sendJson(res, 403, { error: { code: 'FORBIDDEN', message: 'cross-origin post refused' } });
       }
       const parts = new URL(req.url ?? '/', 'http://console').pathname.split('/').slice(1);
-      return handler(req, res, parts);
+      try {
+        await handler(req, res, parts);
+      } catch (err) {
+        // MongoDB, Redis or NATS away: say so (and that it is worth asking again), not "internal error".
+        if (res.headersSent) return void res.end();
+        const message = `a service did not answer (${(err as Error).message}); try again`;
+        if (kind === 'api') return sendJson(res, 503, { error: { code: 'UNAVAILABLE', message } }, { 'retry-after': '5' });
+        sendHtml(res, 503, page('Indisponible', html`<h1>Service momentanément indisponible</h1><p>${message}</p>`), { 'retry-after': '5' });
+      }
     };
 }
 
