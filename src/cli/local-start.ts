@@ -76,8 +76,8 @@ export async function runLocal(args: string[], env: Record<string, string | unde
       ...env,
       ...urls,
       OPENSIM_ADMIN_TOKEN: env.OPENSIM_ADMIN_TOKEN || randomBytes(18).toString('base64url'),
-      // JetStream reserves the events stream's whole size limit up front (32 GiB by default): on a
-      // laptop's disk the stream would be refused, and the system never ready. 1 GiB is plenty here.
+      // JetStream reserves the events stream's whole size limit up front, against the server's
+      // storage: on a small disk a large limit is refused and the system is never ready. 1 GiB is plenty here.
       OPENSIM_EVENTS_MAX_MIB: env.OPENSIM_EVENTS_MAX_MIB || String(LOCAL_EVENTS_MAX_MIB),
     });
     local = { startedServers: plan.start, seeded: await seedIfEmpty(config.MONGO_URL), generatedToken };

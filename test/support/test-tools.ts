@@ -8,7 +8,8 @@ import { runServicesScript } from './services-script.js';
  * (`docker-compose config` of docker-compose.yml).
  */
 export const TEST_TOOLS = {
-  chromium: () => isExecutable('/usr/bin/chromium'),
+  // test/support/browser.ts runs CHROMIUM_PATH when set.
+  chromium: () => isExecutable(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'),
   promtool: () => inPath('promtool'),
   'docker-compose': () => inPath('docker-compose'),
 } as const;
