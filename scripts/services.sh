@@ -164,10 +164,15 @@ ensure_nats_server() {
     || die "$NATS_NEEDS; found Go $go_version at $go_cmd, too old to fetch a newer toolchain. $NATS_FIX"
   log "building nats-server $NATS_VERSION (go install with Go $go_version; log in $LOGS/nats-build.log)"
   mkdir -p "$CACHE/bin" "$LOGS"
-  GOBIN="$CACHE/bin/tmp" "$go_cmd" install "github.com/nats-io/nats-server/v2@$NATS_VERSION" >>"$LOGS/nats-build.log" 2>&1 \
+  # The module cache first, as a file proxy: offline, `go install pkg@version` still asks the proxy
+  # for the module's deprecation (even with GOPROXY=off), which a file proxy answers from the cache.
+  local proxy
+  proxy="$("$go_cmd" env GOPROXY)"
+  [[ -d "$("$go_cmd" env GOMODCACHE)/cache/download" ]] && proxy="file://$("$go_cmd" env GOMODCACHE)/cache/download,$proxy"
+  GOPROXY="$proxy" GOBIN="$CACHE/bin/tmp" "$go_cmd" install "github.com/nats-io/nats-server/v2@$NATS_VERSION" >>"$LOGS/nats-build.log" 2>&1 \
     || {
       tail -n 20 "$LOGS/nats-build.log" >&2
-      die "building nats-server failed (tried: $go_cmd install github.com/nats-io/nats-server/v2@$NATS_VERSION with Go $go_version; log $LOGS/nats-build.log). It downloads modules from $("$go_cmd" env GOPROXY) unless they are in $("$go_cmd" env GOMODCACHE) already: offline, that cache must hold them. $NATS_FIX"
+      die "building nats-server failed (tried: GOPROXY=$proxy $go_cmd install github.com/nats-io/nats-server/v2@$NATS_VERSION with Go $go_version; log $LOGS/nats-build.log). Offline, the Go module cache must hold the modules already. $NATS_FIX"
     }
   mv "$CACHE/bin/tmp/nats-server" "$(nats_bin)"
   rmdir "$CACHE/bin/tmp" 2>/dev/null || true

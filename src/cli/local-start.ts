@@ -43,6 +43,16 @@ const say = (text: string) => process.stderr.write(`npm start: ${text}\n`);
 
 /** `npm start`: local servers and data when nothing is configured, then the system, then where to look. */
 export async function runLocal(args: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  try {
+    return await startLocal(args, env);
+  } catch (err) {
+    // What went wrong and what to do, without a stack: the services script said its part above.
+    say(err instanceof Error ? err.message : String(err));
+    return 1;
+  }
+}
+
+async function startLocal(args: string[], env: Record<string, string | undefined>): Promise<number> {
   let options;
   try {
     options = parseStartArgs(args);
@@ -97,7 +107,9 @@ export async function runLocal(args: string[], env: Record<string, string | unde
 async function seedIfEmpty(mongoUrl: string): Promise<SeedSummary | undefined> {
   const client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 10_000, appName: 'opensim-npm-start' });
   try {
-    await client.connect();
+    await client.connect().catch((err: Error) => {
+      throw new Error(`cannot reach MongoDB at ${hostOf(mongoUrl)} to look for data to seed: ${err.message}`);
+    });
     const c = collections(client.db());
     const counts = await Promise.all([c.products, c.services, c.resources, c.lines].map((collection) => collection.countDocuments({}, { limit: 1 })));
     if (counts.some((n) => n > 0)) return undefined;
