@@ -3,6 +3,7 @@ import { clockStartingAt } from '../../src/app/clock.js';
 import type { RunningSystem } from '../../src/app/system.js';
 import { lineViewSchema, queryErrorSchema, requestStatusSchema } from '../../src/contract/queries.js';
 import type { Fixture } from '../../src/contract/fixture.js';
+import { expectViewAgreesWithLastEvent } from '../support/line-view-agreement.js';
 import { GiB, publishUsage, usageRecord } from '../support/monitoring.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
 
@@ -73,12 +74,8 @@ describe('queries over NATS request-reply (opensim.qry.line, opensim.qry.request
     const [updated] = await client.waitForEvents((e) => e.type === 'opensim.usage.updated' && e.id === `usage:${line}:q-u2`);
     await client.waitForEvents((e) => e.type === 'opensim.line.data-state.changed' && e.subject === line);
 
-    const view = lineViewSchema.parse(await ask('line', ACC, { clientAccountId: ACC, lineId: line }));
-    const last = client.events.filter((e) => e.subject === line && e.type === 'opensim.usage.updated').at(-1)!;
-    expect(last.id).toBe(updated!.id);
-    expect({ month: view.month, usage: view.usage, envelopeBytes: view.envelope.totalBytes, remainingBytes: view.remainingBytes, dataState: view.dataState }).toEqual({
-      month: last.data.month, usage: last.data.usage, envelopeBytes: last.data.envelopeBytes, remainingBytes: last.data.remainingBytes, dataState: last.data.dataState,
-    });
+    const view = await expectViewAgreesWithLastEvent(client, ACC, line);
+    expect(client.events.filter((e) => e.subject === line && e.type === 'opensim.usage.updated').at(-1)!.id).toBe(updated!.id);
     expect(view.envelope).toEqual(applied!.data.envelope);
     expect(view.envelope.totalBytes).toBe(12_884_901_887); // BRIEF.md's worked example: 20 → 5 GiB on 15 November
     expect(view).toMatchObject({ plan: { productRef: 'FPC367678' }, usage: { frBytes: 3 * GiB, euBytes: GiB, spendCents: 250 }, dataState: 'reduced', crossed: ['REDUCTION'], enforcement: { state: 'reduced', reason: 'REDUCTION' } });
