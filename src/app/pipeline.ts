@@ -18,4 +18,9 @@ export interface Pipeline {
   readonly outboxSweeps: SweepSchedule;
   /** When held-back `usage.updated` notices are due. */
   readonly noticeSweeps: SweepSchedule;
+  /**
+   * Resolves once the indexes and one-time migrations are in place. Plan changes wait for it:
+   * the unique index on the resources lines hold is what keeps two lines off one resource.
+   */
+  readonly schemaReady: Promise<void>;
 }

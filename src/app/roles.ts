@@ -5,6 +5,7 @@ import { OutboxPublisher } from '../relay/outbox.js';
 import { Relay } from '../relay/relay.js';
 import { collections, ensureIndexes, type Collections } from '../store/documents.js';
 import { references, type References } from '../store/plan-change-store.js';
+import { migrateLineHolds } from '../store/migrations.js';
 import { CommandQueues } from '../workers/command-queue-client.js';
 import { CommandWorker } from '../workers/command-worker.js';
 import { systemClock, type Clock } from './clock.js';
@@ -35,6 +36,8 @@ class Wiring implements Role, Pipeline {
   references!: References;
   outboxSweeps!: SweepSchedule;
   noticeSweeps!: SweepSchedule;
+  schemaReady!: Promise<void>;
+  private stopped = false;
 
   async start(context: RoleContext): Promise<void> {
     const { connections, config, logger } = context;
@@ -46,10 +49,26 @@ class Wiring implements Role, Pipeline {
     this.noticeSweeps = new SweepSchedule(config.OPENSIM_SWEEP_FULL_MS);
     this.outbox = new OutboxPublisher(() => connections.nats()?.jetstream(), logger, () => this.outboxSweeps.request());
     this.references = references(this.collections);
-    void ensureIndexes(this.collections).catch((err) => logger.warn({ err }, 'indexes not ensured yet'));
+    this.schemaReady = this.prepareSchema(context);
+  }
+
+  /** Indexes and one-time migrations, tried until MongoDB answers: plan changes wait for them (see Pipeline). */
+  private async prepareSchema({ logger }: RoleContext): Promise<void> {
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        await ensureIndexes(this.collections);
+        const migrated = await migrateLineHolds(this.collections, new Date().toISOString());
+        if (migrated > 0) logger.info({ lines: migrated }, 'lines given the resource they hold (one-time migration)');
+        return;
+      } catch (err) {
+        logger.warn({ err, attempt }, 'indexes or migrations not done yet; trying again');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * attempt)));
+      }
+    }
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.outbox.settle();
     await this.queues.close();
   }

@@ -32,6 +32,8 @@ export const configSchema = z.object({
   OPENSIM_RETRY_BASE_MS: z.coerce.number().int().min(1).default(250),
   OPENSIM_RETRY_MAX_MS: z.coerce.number().int().min(1).default(15_000),
   OPENSIM_LOCK_DURATION_MS: z.coerce.number().int().min(200).default(30_000),
+  /** Times a job whose worker stalled past its lock is run again before it ends failed (dead-lettered STALLED_TOO_OFTEN). */
+  OPENSIM_MAX_STALLED_COUNT: z.coerce.number().int().min(0).max(100).default(5),
   OPENSIM_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
   OPENSIM_SWEEP_FULL_MS: z.coerce.number().int().min(10).default(30_000),
   OPENSIM_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),

@@ -1,41 +1,59 @@
 import type { Job, Queue } from 'bullmq';
+import type { Logger } from '../logging/logger.js';
 import { insertOnce } from '../store/insert-once.js';
-import { failedOutcome } from '../workers/failed-outcome.js';
 import type { CommandJob } from '../workers/command-queues.js';
 import { messageIdOf } from '../workers/command-queues.js';
 import type { RetryProgress } from '../workers/command-worker.js';
-import type { Collections, DeadLetterDocument } from '../store/documents.js';
+import { decideFailed, type JobFailureReason } from '../workers/failed-decision.js';
+import type { WorkerDeps } from '../workers/plan-change.js';
+import type { DeadLetterDocument } from '../store/documents.js';
+
+/** BullMQ's reason for a job failed because its workers stalled too often. */
+const STALLED = /stalled more than allowable limit/;
+
+export interface Collected {
+  letterId: string;
+  reason: JobFailureReason;
+  requestId: string;
+  /** This pass recorded the failure as the request's outcome (the worker could not: MongoDB was away, or the job stalled). */
+  failedNow: boolean;
+}
 
 /**
- * Moves failed command jobs (retries exhausted, terminal error, stalled too often) from
- * BullMQ's failed set to the `deadLetters` collection, with the `plan-change.failed` event in
- * the dead letter's outbox, then removes the job from Redis. The job leaves Redis only once
- * MongoDB holds it: with MongoDB down, failed jobs wait in Redis, nothing is lost.
+ * Moves failed command jobs (retries exhausted, terminal error, stalled too often) from BullMQ's
+ * failed set to MongoDB: first the failure as the request's decision (decideFailed: on the
+ * line, with the `plan-change.failed` event), then the dead letter, then the job leaves Redis.
+ * With MongoDB down, failed jobs wait in Redis, nothing is lost. A request applied or rejected
+ * after all (by a worker that stalled and woke up first) is not dead-lettered: it has its outcome.
  */
-export async function collectDeadLetters(queues: Queue[], c: Collections, prefix: string, batch = 100): Promise<string[]> {
-  const collected: string[] = [];
+export async function collectDeadLetters(deps: WorkerDeps, queues: Queue[], logger: Logger, batch = 100): Promise<Collected[]> {
+  const collected: Collected[] = [];
   for (const queue of queues) {
     const failed = (await queue.getFailed(0, batch - 1)) as Job<CommandJob>[];
     for (const job of failed) {
       if (!job?.id) continue;
-      const letter = deadLetterOf(queue.name, job, prefix);
-      await insertOnce(c.deadLetters, letter);
+      const progress = (typeof job.progress === 'object' ? job.progress : {}) as Partial<RetryProgress>;
+      const reason: JobFailureReason = STALLED.test(job.failedReason ?? '') ? 'STALLED_TOO_OFTEN' : (progress.reason ?? 'RETRIES_EXHAUSTED');
+      const failedAt = new Date(job.finishedOn ?? Date.now()).toISOString();
+      const error = job.failedReason || progress.lastError || 'unknown error';
+      const attempts = progress.attempts ?? job.attemptsStarted ?? 1;
+      const decided = await decideFailed(deps, job.data, { reason, attempts, lastError: error }, failedAt);
+      if (decided.verdict === 'decided') {
+        logger.warn({ jobId: job.id, requestId: messageIdOf(job.data), reason }, 'failed job not dead-lettered: its request was decided after all');
+      } else {
+        const letter = deadLetterOf(queue.name, job, { reason, attempts, error, failedAt, progress });
+        await insertOnce(deps.collections.deadLetters, letter);
+        collected.push({ letterId: letter._id, reason, requestId: messageIdOf(job.data), failedNow: decided.committedNow });
+      }
       await job.remove();
-      collected.push(letter._id);
     }
   }
   return collected;
 }
 
-function deadLetterOf(queueName: string, job: Job<CommandJob>, prefix: string): DeadLetterDocument {
+function deadLetterOf(queueName: string, job: Job<CommandJob>, failure: { reason: JobFailureReason; attempts: number; error: string; failedAt: string; progress: Partial<RetryProgress> }): DeadLetterDocument {
   const command = job.data;
-  const progress = (typeof job.progress === 'object' ? job.progress : {}) as Partial<RetryProgress>;
-  const failedAt = new Date(job.finishedOn ?? Date.now()).toISOString();
-  const error = job.failedReason || progress.lastError || 'unknown error';
-  const attempts = progress.attempts ?? job.attemptsStarted ?? 1;
   const requestId = messageIdOf(command);
-  const clientAccountId = command.kind === 'plan-change' ? command.request.clientAccountId : command.order.clientAccountId;
-  const failed = failedOutcome(prefix, command, { attempts, lastError: error }, failedAt);
   return {
     _id: `${queueName}/${job.id}/${job.finishedOn ?? 0}`,
     kind: command.kind,
@@ -43,13 +61,14 @@ function deadLetterOf(queueName: string, job: Job<CommandJob>, prefix: string): 
     payload: JSON.stringify(command.kind === 'plan-change' ? command.request : command.order),
     headers: { 'Nats-Msg-Id': requestId },
     requestId,
-    clientAccountId,
-    reason: 'RETRIES_EXHAUSTED',
-    attempts,
-    firstError: progress.firstError ?? error,
-    lastError: error,
-    firstAt: progress.firstAt ?? failedAt,
-    lastAt: failedAt,
-    outbox: failed ? [failed] : [],
+    clientAccountId: command.kind === 'plan-change' ? command.request.clientAccountId : command.order.clientAccountId,
+    reason: failure.reason,
+    attempts: failure.attempts,
+    firstError: failure.progress.firstError ?? failure.error,
+    lastError: failure.error,
+    firstAt: failure.progress.firstAt ?? failure.failedAt,
+    lastAt: failure.failedAt,
+    // The failed outcome travels in the line's (or the decision record's) outbox.
+    outbox: [],
   };
 }

@@ -38,9 +38,13 @@ export class Relay implements Role {
     const { logger, config } = this.context;
     try {
       const c = this.pipeline.collections;
-      const letters = await collectDeadLetters(this.pipeline.queues.queues, c, config.OPENSIM_SUBJECT_PREFIX);
-      if (letters.length > 0) logger.warn({ deadLetters: letters }, 'dead-lettered');
-      for (const _ of letters) this.context.metrics.deadLetterWritten('RETRIES_EXHAUSTED');
+      const deps = { collections: c, references: this.pipeline.references, outbox: this.pipeline.outbox, prefix: config.OPENSIM_SUBJECT_PREFIX };
+      const letters = await collectDeadLetters(deps, this.pipeline.queues.queues, logger);
+      if (letters.length > 0) logger.warn({ deadLetters: letters.map((l) => l.letterId) }, 'dead-lettered');
+      for (const letter of letters) {
+        this.context.metrics.deadLetterWritten(letter.reason);
+        if (letter.failedNow) this.context.metrics.requestDecided('plan-change', 'failed', letter.reason);
+      }
       const sweeps = this.pipeline.outboxSweeps;
       const started = Date.now();
       if (!sweeps.due(started)) return;

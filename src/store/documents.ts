@@ -25,18 +25,48 @@ export interface LineDocument extends LineMonitoringFields {
   line: Line;
   /** The latest month record (the current month once rolled over). */
   month: LineMonth | null;
-  /** Plan-change requests applied to this line, newest last (bounded): the commit point of a change. */
+  /**
+   * Plan-change requests decided on this line (applied or rejected), newest last (bounded): the
+   * commit point of a decision. Their details are in `decisions`.
+   */
   decidedRequestIds: string[];
+  /**
+   * The decisions of the requests about this line, newest last (bounded), failures included: a
+   * decision is committed by the line's guarded write, so a worker that decided on a state that
+   * is no longer the line's cannot record it. Absent on lines decided on before it existed.
+   */
+  decisions?: LineDecision[];
+  /**
+   * The resources this line holds (its active one): a unique multikey index makes MongoDB refuse
+   * a write by which two lines would hold one resource, whatever the queues did. Resource
+   * documents' `state` and `lineId` follow it (a projection, written after).
+   */
+  holds?: string[];
+  /** When the line document was last written (the line view's `updatedAt`). */
+  updatedAt?: string;
   outbox: OutboxEntry[];
+}
+
+/** One decision about a plan-change request, as the line records it. */
+export interface LineDecision {
+  requestId: string;
+  clientAccountId: string;
+  outcome: 'applied' | 'rejected' | 'failed';
+  reason: string | null;
+  eventId: string;
+  decidedAt: string;
+  /** A failure ends the job of one message (its stream sequence): the same message never runs again, another one may. */
+  seq?: number;
 }
 
 export type ProductDocument = Product & { _id: string };
 export type ServiceDocument = Service & { _id: string };
 /**
- * `lineId` is set while the resource is the active plan of a line. An order creates the
- * resource and its `resource-order.applied` event in one write, hence the outbox here too.
+ * `state` and `lineId` project which line holds the resource (the lines' `holds` are the truth),
+ * written by compare-and-set on `pv`, the projection's version. An order creates the resource
+ * and its `resource-order.applied` event in one write, hence the outbox here too.
  */
-export type ResourceDocument = Resource & { _id: string; lineId?: string | null; outbox?: OutboxEntry[] };
+export type ResourceDocument = Resource & { _id: string; lineId?: string | null; pv?: number; outbox?: OutboxEntry[] };
 
 /** The durable record of a decided request: its outcome survives JetStream's and BullMQ's windows. */
 export interface RequestDocument {
@@ -44,10 +74,12 @@ export interface RequestDocument {
   kind: 'plan-change' | 'resource-order';
   clientAccountId: string;
   lineId: string | null;
-  outcome: 'applied' | 'rejected';
+  outcome: 'applied' | 'rejected' | 'failed';
   reason: string | null;
   eventId: string;
   decidedAt: string;
+  /** Of a failure: the stream sequence of the message whose job failed. */
+  seq?: number;
   outbox: OutboxEntry[];
 }
 
@@ -103,6 +135,8 @@ export interface Collections {
   lines: Collection<LineDocument>;
   requests: Collection<RequestDocument>;
   deadLetters: Collection<DeadLetterDocument>;
+  /** One document per one-time data migration done (store/migrations.ts). */
+  migrations: Collection<{ _id: string; doneAt: string }>;
   audit: Collection<AuditDocument>;
   usage: Collection<UsageClaimDocument>;
   usageAttempts: Collection<UsageAttemptDocument>;
@@ -118,6 +152,7 @@ export function collections(db: Db): Collections {
     lines: db.collection<LineDocument>('lines'),
     requests: db.collection<RequestDocument>('requests'),
     deadLetters: db.collection<DeadLetterDocument>('deadLetters'),
+    migrations: db.collection<{ _id: string; doneAt: string }>('migrations'),
     audit: db.collection<AuditDocument>('audit'),
     usage: db.collection<UsageClaimDocument>('usage'),
     usageAttempts: db.collection<UsageAttemptDocument>('usageAttempts'),
@@ -142,6 +177,8 @@ export const GUARD_INDEXES = {
 export async function ensureIndexes(c: Collections): Promise<void> {
   await Promise.all([
     ...Object.entries(GUARD_INDEXES).flatMap(([name, keys]) => keys.map((key) => c[name as keyof typeof GUARD_INDEXES].createIndex(key, { unique: true }))),
+    // One holder per resource, enforced by MongoDB on the line's own guarded write.
+    c.lines.createIndex({ holds: 1 }, { unique: true, sparse: true }),
     c.lines.createIndex({ clientAccountId: 1 }),
     c.lines.createIndex({ 'outbox.event.time': 1 }),
     c.resources.createIndex({ serviceRef: 1 }),

@@ -1,10 +1,10 @@
 import type { ChangePlanState, Line, LineMonth, Product, Resource, Service } from '../domain/index.js';
 import type { PlanChangeRequest } from '../contract/messages.js';
-import { ConcurrentUpdateError } from '../workers/errors.js';
 import {
   DECIDED_REQUEST_IDS_KEPT,
   requestKey,
   type Collections,
+  type LineDecision,
   type LineDocument,
   type OutboxEntry,
   type ProductDocument,
@@ -16,15 +16,27 @@ import { ReferenceCache } from './reference-cache.js';
 import { insertOnce } from './insert-once.js';
 import { toRecord } from './strip.js';
 
+const DUPLICATE_KEY = 11000;
+
 export interface LoadedPlanChange {
   state: ChangePlanState;
   lineDoc: LineDocument | null;
+  /** The durable record of an earlier decision about this request, if any. */
+  recorded: RequestDocument | null;
 }
 
-/** Reads everything `changePlan` needs: the line, both services, both resources, the products of its history. */
+/**
+ * Reads everything `changePlan` needs: the line, both services, the target and the line that
+ * holds it (the truth of whether it is free), the products of its history, and any earlier
+ * decision. The reads that do not depend on each other go together.
+ */
 export async function loadPlanChange(c: Collections, references: References, request: PlanChangeRequest): Promise<LoadedPlanChange> {
-  // The line and the target in parallel: the target does not depend on the line.
-  const [lineDoc, target] = await Promise.all([c.lines.findOne({ _id: request.lineId }), c.resources.findOne({ _id: request.targetResourceId })]);
+  const [recorded, lineDoc, target, holder] = await Promise.all([
+    findDecision(c, request.requestId),
+    c.lines.findOne({ _id: request.lineId }),
+    c.resources.findOne({ _id: request.targetResourceId }),
+    c.lines.findOne({ holds: request.targetResourceId }, { projection: { _id: 1 } }),
+  ]);
   const line = lineDoc?.line ?? null;
   const productRefs = unique([...(line?.planHistory.map((h) => h.productRef) ?? []), target?.productRef]);
   const [services, products] = await Promise.all([
@@ -33,11 +45,12 @@ export async function loadPlanChange(c: Collections, references: References, req
   ]);
   return {
     lineDoc,
+    recorded,
     state: {
       line,
       services: Object.fromEntries(services.map((s) => [s._id, toRecord(s) as Service])),
       currentResource: line ? currentResourceOf(line) : null,
-      targetResource: asResource(target),
+      targetResource: target ? { ...asResource(target), state: holder ? 'active' : 'available' } : null,
       products: Object.fromEntries(products.map((p) => [p._id, toRecord(p) as Product])),
       month: lineDoc?.month ?? null,
       decidedRequestIds: lineDoc?.decidedRequestIds ?? [],
@@ -63,63 +76,104 @@ function currentResourceOf(line: Line): Resource {
   return { resourceId: line.activeResourceId, serviceRef: line.serviceRef, productRef: last?.productRef ?? '', state: 'active' };
 }
 
-function asResource(doc: ResourceDocument | null): Resource | null {
-  return doc ? (toRecord(doc, ['lineId', 'outbox']) as Resource) : null;
+/** The resource's own facts; whether it is free comes from the lines (`holds`), not from here. */
+function asResource(doc: ResourceDocument): Resource {
+  return toRecord(doc, ['lineId', 'outbox', 'pv']) as Resource;
 }
 
+/** A decision to commit on the line: what it records, the state it changes (if applied), its events. */
+export interface LineCommit {
+  decision: LineDecision;
+  /** An applied change: the line and month after it. */
+  change?: { line: Line; month: LineMonth };
+  outbox: OutboxEntry[];
+  now: string;
+}
+
+/** `lost`: the line changed since it was read. `held`: another line holds the target (MongoDB's unique index said so). */
+export type CommitResult = 'committed' | 'lost' | 'held';
+
 /**
- * The commit point of a plan change: the line, its month record, the request id and the
- * events, in one update guarded by the version read. A concurrent writer makes it fail
- * (transient: the job re-reads and decides again).
+ * The commit point of every decision about a request on a line — applied, rejected or failed:
+ * one update guarded by the version the decision was made on, with the decision, the state it
+ * changes and its events (outbox). A writer that decided on a state that is no longer the line's
+ * (it stalled past its job lock, say) finds the guard lost and decides again on what is there.
+ * A failure is recorded but does not count as decided for the domain: a later message with the
+ * same request id (a resend, `opensim dlq retry`) is a new decision.
  */
-export async function commitAppliedChange(
-  c: Collections,
-  lineDoc: LineDocument,
-  change: { requestId: string; line: Line; month: LineMonth; outbox: OutboxEntry[] },
-): Promise<void> {
-  const updated = await c.lines.findOneAndUpdate(
-    { _id: lineDoc._id, version: lineDoc.version },
-    {
-      $set: { line: change.line, month: change.month },
-      $inc: { version: 1 },
-      $push: {
-        decidedRequestIds: { $each: [change.requestId], $slice: -DECIDED_REQUEST_IDS_KEPT },
-        outbox: { $each: change.outbox },
+export async function commitOnLine(c: Collections, lineDoc: Pick<LineDocument, '_id' | 'version'>, commit: LineCommit): Promise<CommitResult> {
+  const { decision, change } = commit;
+  const decided = decision.outcome === 'failed' ? {} : { decidedRequestIds: { $each: [decision.requestId], $slice: -DECIDED_REQUEST_IDS_KEPT } };
+  try {
+    const updated = await c.lines.findOneAndUpdate(
+      { _id: lineDoc._id, version: lineDoc.version },
+      {
+        $set: { ...(change ? { line: change.line, month: change.month, holds: [change.line.activeResourceId] } : {}), updatedAt: commit.now },
+        $inc: { version: 1 },
+        $push: { ...decided, decisions: { $each: [decision], $slice: -DECIDED_REQUEST_IDS_KEPT }, outbox: { $each: commit.outbox } },
       },
-    },
-    { returnDocument: 'after', projection: { _id: 1 } },
-  );
-  if (!updated) throw new ConcurrentUpdateError(`line '${lineDoc._id}' changed since version ${lineDoc.version}`);
+      { returnDocument: 'after', projection: { _id: 1 } },
+    );
+    return updated ? 'committed' : 'lost';
+  } catch (err) {
+    if ((err as { code?: number }).code === DUPLICATE_KEY && /holds/.test(String((err as Error).message))) return 'held';
+    throw err;
+  }
+}
+
+/** The decision a line holds about a request, if it is still in its bounded list. */
+export function decisionOnLine(lineDoc: Pick<LineDocument, 'decidedRequestIds' | 'decisions'> | null, requestId: string): LineDecision | null {
+  if (!lineDoc) return null;
+  const found = [...(lineDoc.decisions ?? [])].reverse().find((d) => d.requestId === requestId);
+  if (found) return found;
+  // Lines decided on before `decisions` existed recorded applied changes only.
+  return lineDoc.decidedRequestIds.includes(requestId) ? { requestId, clientAccountId: '', outcome: 'applied', reason: null, eventId: '', decidedAt: '' } : null;
+}
+
+const PROJECTION_ROUNDS = 20;
+
+/**
+ * Brings the documents of these resources in line with the truth: which line holds each now.
+ * Each is a compare-and-set on the projection's version `pv`, read *before* the truth: a writer
+ * that read an older truth (it stalled, say) finds `pv` moved and reads again, so the last
+ * write always reflects the lines as they are. Idempotent; run after every commit that moves a
+ * resource, and by any retry.
+ */
+export async function projectResources(c: Collections, resourceIds: readonly string[]): Promise<void> {
+  await Promise.all(unique([...resourceIds]).map((id) => projectResource(c, id)));
+}
+
+async function projectResource(c: Collections, resourceId: string): Promise<void> {
+  for (let round = 0; round < PROJECTION_ROUNDS; round++) {
+    const doc = await c.resources.findOne({ _id: resourceId }, { projection: { state: 1, lineId: 1, pv: 1 } });
+    if (!doc) return;
+    const holder = await c.lines.findOne({ holds: resourceId }, { projection: { _id: 1 } });
+    const wanted = holder ? { state: 'active' as const, lineId: holder._id } : { state: 'available' as const, lineId: null };
+    if (doc.state === wanted.state && (doc.lineId ?? null) === wanted.lineId) return;
+    // findOneAndUpdate, not updateOne: the test server looks a guarded update's document up by _id only in findAndModify (docs/testing.md).
+    // `pv: null` also matches a document never projected (no `pv` yet).
+    const written = await c.resources.findOneAndUpdate({ _id: resourceId, pv: (doc.pv ?? null) as number }, { $set: { ...wanted, pv: (doc.pv ?? 0) + 1 } }, { projection: { _id: 1 } });
+    if (written) return;
+  }
+  throw new Error(`resource '${resourceId}' kept changing for ${PROJECTION_ROUNDS} rounds`);
 }
 
 /**
- * Resource states follow the line (the commit point): the line's active resource is `active`
- * on it, the one it left is `available`. Idempotent, so a job retried after a crash between
- * the line write and this one repairs it.
+ * The durable record of a decision (`requests`), written from what the line committed, so every
+ * writer writes the same one. It outlives JetStream's duplicate window, BullMQ's job retention
+ * and the line's bounded list. A failure's record gives way to a later decision of the same
+ * request (a resend, a retry), never the reverse.
  */
-export async function syncResources(c: Collections, line: Line): Promise<void> {
-  const current = line.planHistory.at(-1);
-  const previous = line.planHistory.at(-2);
-  const released = previous && current && previous.resourceId !== current.resourceId ? previous.resourceId : undefined;
-  // findOneAndUpdate, not updateOne: the test server looks a guarded update's document up by _id only in findAndModify (docs/testing.md).
-  await Promise.all([
-    c.resources.findOneAndUpdate({ _id: line.activeResourceId }, { $set: { state: 'active', lineId: line.lineId } }, { projection: { _id: 1 } }),
-    // Only if it is still this line's: never release a resource another line holds.
-    released ? c.resources.findOneAndUpdate({ _id: released, lineId: line.lineId }, { $set: { state: 'available', lineId: null } }, { projection: { _id: 1 } }) : undefined,
-  ]);
-}
-
-/**
- * The durable memory of a decision, kept after JetStream's duplicate window and BullMQ's job
- * retention have passed. A rejection's event travels in this document's outbox; an applied
- * change's events are in the line's.
- */
-export async function recordDecision(
-  c: Collections,
-  decision: Omit<RequestDocument, '_id' | 'kind'> & { requestId: string },
-): Promise<void> {
+export async function recordDecision(c: Collections, decision: Omit<RequestDocument, '_id' | 'kind'> & { requestId: string }): Promise<void> {
   const { requestId, ...rest } = decision;
-  await insertOnce(c.requests, { _id: requestKey('plan-change', requestId), kind: 'plan-change' as const, ...rest });
+  const doc: RequestDocument = { _id: requestKey('plan-change', requestId), kind: 'plan-change', ...rest };
+  for (let round = 0; round < PROJECTION_ROUNDS; round++) {
+    if (await insertOnce(c.requests, doc)) return;
+    const existing = await c.requests.findOne({ _id: doc._id }, { projection: { outcome: 1, seq: 1 } });
+    if (!existing || existing.outcome !== 'failed' || (doc.outcome === 'failed' && doc.seq === existing.seq)) return;
+    const replaced = await c.requests.findOneAndReplace({ _id: doc._id, outcome: 'failed', seq: (existing.seq ?? null) as number }, doc, { projection: { _id: 1 } });
+    if (replaced) return;
+  }
 }
 
 export async function findDecision(c: Collections, requestId: string): Promise<RequestDocument | null> {

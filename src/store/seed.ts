@@ -115,6 +115,7 @@ function lineUpsert(fixtureLine: FixtureLine, clientAccountId: string, activeRes
           'line.lastAppliedRequestedAt': line.lastAppliedRequestedAt,
           month: null,
           decidedRequestIds: [],
+          holds: [line.activeResourceId],
           outbox: [],
         },
       },

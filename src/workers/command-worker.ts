@@ -2,7 +2,7 @@ import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Role, RoleContext } from '../app/system.js';
 import type { Pipeline } from '../app/pipeline.js';
 import { commandQueueName, messageIdOf, type CommandJob } from './command-queues.js';
-import { failedOutcome } from './failed-outcome.js';
+import { decideFailed, type JobFailureReason } from './failed-decision.js';
 import { describeError, isTerminal } from './errors.js';
 import { processPlanChange, type Outcome } from './plan-change.js';
 import { processResourceOrder } from './resource-order.js';
@@ -10,6 +10,8 @@ import { backoffMs, sleep, type RetryPolicy } from './retry.js';
 
 /** What the dead-letter sweeper reads back from a failed job. */
 export interface RetryProgress {
+  /** Set on the last attempt: why the job ends failed. */
+  reason?: JobFailureReason;
   attempts: number;
   firstError: string;
   lastError: string;
@@ -40,7 +42,9 @@ export class CommandWorker implements Role {
         concurrency: 1,
         lockDuration: config.OPENSIM_LOCK_DURATION_MS,
         stalledInterval: Math.max(100, Math.floor(config.OPENSIM_LOCK_DURATION_MS / 2)),
-        maxStalledCount: 5,
+        // A job whose worker stalls past its lock is run again; past this many times it ends failed
+        // (dead-lettered by the relay, its failure recorded on the line), never silently dropped.
+        maxStalledCount: config.OPENSIM_MAX_STALLED_COUNT,
         // Per-minute completed/failed counts kept in Redis for a week: `opensim queues` reads the failure rate there.
         metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
         autorun: false,
@@ -64,6 +68,7 @@ export class CommandWorker implements Role {
 
   private async process(job: Job<CommandJob, Outcome>, policy: RetryPolicy): Promise<Outcome> {
     const { logger } = this.context;
+    await this.pipeline.schemaReady;
     const command = job.data;
     const ids = { jobId: job.id, requestId: messageIdOf(command), clientAccountId: command.kind === 'plan-change' ? command.request.clientAccountId : command.order.clientAccountId, lineId: command.kind === 'plan-change' ? command.request.lineId : undefined };
     const deps = { collections: this.pipeline.collections, references: this.pipeline.references, outbox: this.pipeline.outbox, prefix: this.context.config.OPENSIM_SUBJECT_PREFIX };
@@ -74,20 +79,25 @@ export class CommandWorker implements Role {
       const started = Date.now();
       try {
         const now = this.pipeline.clock().toISOString();
-        const decided = command.kind === 'plan-change' ? await processPlanChange(deps, command.request, now) : await processResourceOrder(deps, command.order, now);
+        const decided = command.kind === 'plan-change' ? await processPlanChange(deps, command.request, now, command.seq) : await processResourceOrder(deps, command.order, now);
         const reason = decided.outcome === 'rejected' ? decided.reason : null;
         this.context.metrics.requestDecided(command.kind, decided.outcome, reason, seconds());
         logger.info({ ...ids, kind: command.kind, outcome: decided.outcome, reason: reason ?? undefined, attempt, ms: Date.now() - started }, `${command.kind} ${decided.outcome}`);
         return decided;
       } catch (err) {
-        const at = new Date().toISOString();
-        progress = { attempts: attempt, firstError: progress?.firstError ?? describeError(err), lastError: describeError(err), firstAt: progress?.firstAt ?? at, lastAt: at };
+        const at = this.pipeline.clock().toISOString();
+        const last = isTerminal(err) || attempt >= policy.attempts;
+        const reason: JobFailureReason = isTerminal(err) ? 'TERMINAL_ERROR' : 'RETRIES_EXHAUSTED';
+        progress = { ...(last ? { reason } : {}), attempts: attempt, firstError: progress?.firstError ?? describeError(err), lastError: describeError(err), firstAt: progress?.firstAt ?? at, lastAt: at };
         await job.updateProgress(progress as unknown as object).catch(() => {});
-        if (isTerminal(err) || attempt >= policy.attempts) {
-          logger.error({ ...ids, err, attempt, terminal: isTerminal(err) }, `${command.kind} failed: dead-lettered`);
-          const failed = failedOutcome(this.context.config.OPENSIM_SUBJECT_PREFIX, command, progress, at);
-          if (failed) await this.pipeline.outbox.publishNow(failed);
-          this.context.metrics.requestDecided(command.kind, 'failed', isTerminal(err) ? 'TERMINAL_ERROR' : 'RETRIES_EXHAUSTED', seconds());
+        if (last) {
+          logger.error({ ...ids, err, attempt, reason }, `${command.kind} failed: dead-lettered`);
+          // The failure is a decision, committed on the line; with MongoDB away, the relay commits it once MongoDB answers.
+          const failed = await decideFailed(deps, command, { reason, attempts: attempt, lastError: progress.lastError }, at).catch((recordErr: unknown) => {
+            logger.warn({ ...ids, err: recordErr }, 'failure not recorded yet; the dead-letter collector records it');
+            return undefined;
+          });
+          if (failed?.committedNow) this.context.metrics.requestDecided(command.kind, 'failed', reason, seconds());
           throw new UnrecoverableError(progress.lastError);
         }
         const wait = backoffMs(policy, attempt);

@@ -2,8 +2,8 @@ import { changePlan, eventKeys, type DomainEvent, type Instant } from '../domain
 import type { PlanChangeRequest } from '../contract/messages.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import type { OutboxPublisher } from '../relay/outbox.js';
-import { requestKey, type Collections } from '../store/documents.js';
-import { commitAppliedChange, findDecision, loadPlanChange, recordDecision, syncResources, type References } from '../store/plan-change-store.js';
+import { requestKey, type Collections, type LineDecision, type LineDocument, type RequestDocument } from '../store/documents.js';
+import { commitOnLine, decisionOnLine, loadPlanChange, projectResources, recordDecision, type LoadedPlanChange, type References } from '../store/plan-change-store.js';
 import { archiveMonth } from '../store/month-archive.js';
 import { failpoint } from './failpoints.js';
 
@@ -17,65 +17,102 @@ export interface WorkerDeps {
 /** What one job came to; a rejection carries its reason code (counted in /metrics). */
 export type Outcome = { outcome: 'applied' | 'duplicate' } | { outcome: 'rejected'; reason: string };
 
-/**
- * One plan-change request: load, decide, write once, publish. Safe to run again at any point
- * (crash, redelivery, retry): the request id is checked against the durable record and the
- * line's own list before anything is written.
- */
-export async function processPlanChange(deps: WorkerDeps, request: PlanChangeRequest, now: Instant): Promise<Outcome> {
-  const { collections: c, outbox } = deps;
-  // Both at once: a duplicate is rare, and the load costs no more than waiting for the answer.
-  const [decided, { state, lineDoc }] = await Promise.all([findDecision(c, request.requestId), loadPlanChange(c, deps.references, request)]);
-  if (decided) {
-    // Decided before: nothing changes. Its events may still wait in an outbox after a crash.
-    await outbox.flushQuietly(c.requests, decided._id);
-    if (decided.lineId) await outbox.flushQuietly(c.lines, decided.lineId);
-    return { outcome: 'duplicate' };
-  }
+/** Rounds of re-reading a line written meanwhile by someone else (usage, alerts, a stalled worker) before the attempt fails. */
+export const ROUNDS = 20;
 
-  const result = changePlan(request, state, now);
-  switch (result.outcome) {
-    case 'duplicate': {
-      // The line holds the request: a crash came after the commit point. Finish what followed it.
-      const line = lineDoc!.line;
-      await syncResources(c, line);
-      await recordApplied(c, request, line.lineId, now);
-      await outbox.flushQuietly(c.lines, line.lineId);
+/**
+ * One plan-change request: load, decide (pure), commit once on the line, then the follow-ups
+ * (resource documents, decision record, publish). Safe to run again at any point (crash,
+ * redelivery, retry, a second worker after a lost job lock): the decision is committed by the
+ * line's version-guarded write, so only a decision made on the line as it is can land; a lost
+ * guard reads again and decides again, spending no retry attempt. `seq` is the stream sequence
+ * of the message that carried the request.
+ */
+export async function processPlanChange(deps: WorkerDeps, request: PlanChangeRequest, now: Instant, seq?: number): Promise<Outcome> {
+  const c = deps.collections;
+  for (let round = 1; round <= ROUNDS; round++) {
+    const loaded = await loadPlanChange(c, deps.references, request);
+    const earlier = earlierDecision(loaded, request.requestId, seq);
+    if (earlier) {
+      // Decided before: nothing changes. What followed it may not have happened (a crash, a stall): finish it.
+      await finishDecided(deps, loaded.lineDoc, request, earlier);
       return { outcome: 'duplicate' };
     }
-    case 'applied': {
+    const result = changePlan(request, loaded.state, now);
+    if (result.outcome === 'duplicate') {
+      await finishDecided(deps, loaded.lineDoc, request, decisionOnLine(loaded.lineDoc, request.requestId)!);
+      return { outcome: 'duplicate' };
+    }
+    const lineDoc = loaded.lineDoc;
+    const pending = entries(deps.prefix, result.events, now);
+    const decision: LineDecision = {
+      requestId: request.requestId,
+      clientAccountId: request.clientAccountId,
+      outcome: result.outcome,
+      reason: result.outcome === 'rejected' ? result.reason : null,
+      eventId: eventKeys.planChange(request.requestId, result.outcome),
+      decidedAt: now,
+    };
+    if (!lineDoc) {
+      // No line to commit on (UNKNOWN_LINE): the decision record is the commit point.
+      await recordDecision(c, { ...record(decision, null), outbox: pending });
+      await deps.outbox.flushQuietly(c.requests, requestKey('plan-change', request.requestId));
+      return { outcome: 'rejected', reason: decision.reason! };
+    }
+    if (result.outcome === 'applied') {
       failpoint('plan-change:before-line-write', request.requestId);
-      const pending = entries(deps.prefix, result.events, now);
       // A change in a month not rolled over yet leaves the previous month: keep its record first.
-      if (lineDoc!.month && lineDoc!.month.month !== result.month.month) await archiveMonth(c, lineDoc!, lineDoc!.month);
-      await commitAppliedChange(c, lineDoc!, { requestId: request.requestId, line: result.line, month: result.month, outbox: pending });
-      failpoint('plan-change:after-line-write', request.requestId);
-      // The write was guarded by the version read, so the outbox is what was read plus what
-      // was appended: published in that order without reading it back. The three steps after
-      // the commit point are independent, and a retry finishes any of them (the 'duplicate' case).
-      await Promise.all([
-        syncResources(c, result.line),
-        recordApplied(c, request, result.line.lineId, now),
-        outbox.flushQuietly(c.lines, result.line.lineId, [...(lineDoc!.outbox ?? []), ...pending]),
-      ]);
-      return { outcome: 'applied' };
+      if (lineDoc.month && lineDoc.month.month !== result.month.month) await archiveMonth(c, lineDoc, lineDoc.month);
     }
-    case 'rejected': {
-      const pending = entries(deps.prefix, result.events, now);
-      await recordDecision(c, { requestId: request.requestId, clientAccountId: request.clientAccountId, lineId: state.line?.lineId ?? null, outcome: 'rejected', reason: result.reason, eventId: eventKeys.planChange(request.requestId, 'rejected'), decidedAt: now, outbox: pending });
-      await outbox.flushQuietly(c.requests, requestKey('plan-change', request.requestId), pending);
-      return { outcome: 'rejected', reason: result.reason };
-    }
-    default: {
-      const unknown: never = result;
-      throw new Error(`unknown outcome ${JSON.stringify(unknown)}`);
-    }
+    const committed = await commitOnLine(c, lineDoc, { decision, change: result.outcome === 'applied' ? { line: result.line, month: result.month } : undefined, outbox: pending, now });
+    // Written meanwhile, or the target taken by another line: decide again on what is there now.
+    if (committed !== 'committed') continue;
+    if (result.outcome === 'applied') failpoint('plan-change:after-line-write', request.requestId);
+    // The write was guarded by the version read, so the outbox is what was read plus what was
+    // appended: published in that order without reading it back. The steps after the commit
+    // point are independent, and a retry finishes any of them (finishDecided).
+    await Promise.all([
+      result.outcome === 'applied' ? projectResources(c, [lineDoc.line.activeResourceId, result.line.activeResourceId]) : undefined,
+      recordDecision(c, { ...record(decision, lineDoc._id), outbox: [] }),
+      deps.outbox.flushQuietly(c.lines, lineDoc._id, [...(lineDoc.outbox ?? []), ...pending]),
+    ]);
+    return result.outcome === 'applied' ? { outcome: 'applied' } : { outcome: 'rejected', reason: result.reason };
   }
+  throw new Error(`line '${request.lineId}' kept changing for ${ROUNDS} rounds`);
 }
 
-/** The decision record of an applied change: its events travel in the line's outbox, not here. */
-function recordApplied(c: Collections, request: PlanChangeRequest, lineId: string, now: Instant): Promise<void> {
-  return recordDecision(c, { requestId: request.requestId, clientAccountId: request.clientAccountId, lineId, outcome: 'applied', reason: null, eventId: eventKeys.planChange(request.requestId, 'applied'), decidedAt: now, outbox: [] });
+/**
+ * An earlier decision about this request, on the line or in the record. A failure ends only the
+ * job of the message that failed (`seq`): another message with the same request id is a new
+ * decision, the failed job run again by a worker that stalled is not.
+ */
+export function earlierDecision(loaded: Pick<LoadedPlanChange, 'lineDoc' | 'recorded'>, requestId: string, seq: number | undefined): LineDecision | null {
+  const onLine = decisionOnLine(loaded.lineDoc, requestId);
+  const recorded = loaded.recorded;
+  const found = onLine ?? (recorded ? { requestId, clientAccountId: recorded.clientAccountId, outcome: recorded.outcome, reason: recorded.reason, eventId: recorded.eventId, decidedAt: recorded.decidedAt, seq: recorded.seq } : null);
+  if (!found) return null;
+  if (found.outcome === 'failed' && found.seq !== seq) return null;
+  return found;
+}
+
+/** The follow-ups of a decision committed before: resource documents, decision record, events. */
+async function finishDecided(deps: WorkerDeps, lineDoc: LineDocument | null, request: PlanChangeRequest, decision: LineDecision): Promise<void> {
+  const c = deps.collections;
+  await deps.outbox.flushQuietly(c.requests, requestKey('plan-change', request.requestId));
+  if (!lineDoc) return;
+  if (decision.outcome === 'applied') {
+    const history = lineDoc.line.planHistory;
+    const at = history.findIndex((h) => h.requestId === request.requestId);
+    await projectResources(c, at > 0 ? [history[at - 1]!.resourceId, history[at]!.resourceId] : [lineDoc.line.activeResourceId]);
+  }
+  // Lines decided on before `decisions` existed carry no event id: their record was written then.
+  if (decision.eventId) await recordDecision(c, { ...record(decision, lineDoc._id), outbox: [] });
+  await deps.outbox.flushQuietly(c.lines, lineDoc._id);
+}
+
+function record(decision: LineDecision, lineId: string | null): Omit<RequestDocument, '_id' | 'kind' | 'outbox'> & { requestId: string } {
+  const { requestId, clientAccountId, outcome, reason, eventId, decidedAt, seq } = decision;
+  return { requestId, clientAccountId, lineId, outcome, reason, eventId, decidedAt, ...(seq !== undefined ? { seq } : {}) };
 }
 
 export function entries(prefix: string, events: DomainEvent[], now: Instant) {

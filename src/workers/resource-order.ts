@@ -23,7 +23,7 @@ export async function processResourceOrder(deps: WorkerDeps, order: ResourceOrde
     c.products.findOne({ _id: order.productRef }),
   ]);
   const result = orderResource(order, {
-    existing: toRecord(existing, ['lineId', 'outbox']) as Resource | null,
+    existing: toRecord(existing, ['lineId', 'outbox', 'pv']) as Resource | null,
     service: toRecord(service) as Service | null,
     product: toRecord(product) as Product | null,
     decidedOrderIds: [],

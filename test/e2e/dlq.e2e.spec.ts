@@ -59,8 +59,10 @@ describe('opensim dlq', () => {
     await proxy.cut();
     await client.planChange(request(0));
     await client.planChange(request(1));
-    await client.waitForEvents((e) => e.type === 'opensim.plan-change.failed', 2, 30_000);
+    // Their retries spent while MongoDB is away, the jobs wait in BullMQ's failed set; their failures are recorded once it answers.
+    await eventually(async () => (await client!.failedJobCount()) === 2, 30_000);
     await proxy.restore();
+    await client.waitForEvents((e) => e.type === 'opensim.plan-change.failed', 2, 30_000);
     await eventually(async () => (await client!.db.collection('deadLetters').countDocuments({ reason: 'RETRIES_EXHAUSTED' })) === 2, 30_000);
     // Upstream re-sends out-1 on its own once MongoDB is back (fresh Nats-Msg-Id): it is applied.
     await client.planChange(request(1), 'out-1-resent');
@@ -121,7 +123,8 @@ describe('opensim dlq', () => {
       expect([...ids].sort()).toEqual([`plan-change:${requestId}:applied`, `plan-change:${requestId}:failed`]);
     }
     const lines = await client.db.collection('lines').find({ _id: { $in: [`${ACC}-L0`, `${ACC}-L1`] } as never }).toArray();
-    expect(lines.map((l) => [l._id, l.version, l.decidedRequestIds])).toEqual([[`${ACC}-L0`, 1, ['out-0']], [`${ACC}-L1`, 1, ['out-1']]]);
+    // Each line recorded the failure (version 1), then the change (version 2).
+    expect(lines.map((l) => [l._id, l.version, l.decidedRequestIds])).toEqual([[`${ACC}-L0`, 2, ['out-0']], [`${ACC}-L1`, 2, ['out-1']]]);
     expect(await client.db.collection('requests').countDocuments({ _id: { $in: ['plan-change:out-0', 'plan-change:out-1'] } as never })).toBe(2);
     // Three retries were published to the command subject (a fresh Nats-Msg-Id each), marked with the
     // letter they came from; taken in by the intake, they left the stream (interest retention).

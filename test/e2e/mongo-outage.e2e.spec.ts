@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningSystem } from '../../src/app/system.js';
 import { commandJobId, partitionOf } from '../../src/workers/command-queues.js';
+import { eventually } from '../support/opensim-process.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
 
@@ -55,11 +56,15 @@ describe('MongoDB unreachable under load', () => {
     await proxy.cut();
     const count = 5;
     for (let i = 0; i < count; i++) await client.planChange(request(i));
+    // Retries spent: the jobs wait in BullMQ's failed set. A failure is a decision recorded on the
+    // line (so a worker that stalled cannot apply the request after it): it waits for MongoDB.
+    await eventually(async () => (await client!.failedJobCount()) === count, 60_000);
+    expect(client.events.filter((e) => e.type.startsWith('opensim.plan-change.'))).toEqual([]);
+
+    await proxy.restore();
     const failed = await client.waitForEvents((e) => e.type === 'opensim.plan-change.failed', count, 60_000);
     expect(failed.map((e) => e.data)).toEqual(expect.arrayContaining([expect.objectContaining({ requestId: 'out-0', clientAccountId: ACC, lineId: `${ACC}-L0`, attempts: 3 })]));
     expect(client.eventsOf('opensim.plan-change.applied')).toEqual([]);
-
-    await proxy.restore();
     const deadLetters = client.db.collection('deadLetters');
     const deadline = Date.now() + 30_000;
     while ((await deadLetters.countDocuments({ reason: 'RETRIES_EXHAUSTED' })) < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -67,9 +72,12 @@ describe('MongoDB unreachable under load', () => {
     expect(letters.map((l) => l.requestId).sort()).toEqual(Array.from({ length: count }, (_, i) => `out-${i}`));
     expect(letters[0]).toMatchObject({ kind: 'plan-change', attempts: 3, subject: `${client.prefix}.cmd.plan-change.${ACC}` });
     expect(JSON.parse(letters[0]!.payload as string)).toMatchObject({ clientAccountId: ACC });
-    // Nothing was applied, and the dead letters left Redis for MongoDB.
+    // Nothing was applied (each line of a failed request recorded its failure), and the dead letters left Redis for MongoDB.
     const lines = await client.db.collection('lines').find({ clientAccountId: ACC }).toArray();
-    expect(lines.every((l) => l.version === 0)).toBe(true);
+    const failedLines = lines.filter((l) => Number(/-L(\d+)$/.exec(String(l._id))![1]) < count);
+    expect(lines.every((l) => l.line.activeResourceId === `${l._id}-R20` && l.decidedRequestIds.length === 0)).toBe(true);
+    expect(failedLines.map((l) => [l.version, l.decisions.map((d: { outcome: string; reason: string }) => `${d.outcome} ${d.reason}`)])).toEqual(Array(count).fill([1, ['failed RETRIES_EXHAUSTED']]));
+    expect(await client.db.collection('requests').countDocuments({ outcome: 'failed' })).toBe(count);
     let stillFailed = 0;
     for (let p = 0; p < client.config.OPENSIM_PARTITIONS; p++) {
       const q = client.queue(p);
@@ -86,7 +94,7 @@ describe('MongoDB unreachable under load', () => {
     ({ client, proxy, system } = await systemBehindMongoProxy({ OPENSIM_RETRY_ATTEMPTS: '2', OPENSIM_RETRY_BASE_MS: '50', OPENSIM_RETRY_MAX_MS: '100', OPENSIM_RELAY_INTERVAL_MS: '600000' }));
     await proxy.cut();
     await client.planChange(request(0));
-    await client.waitForEvents((e) => e.type === 'opensim.plan-change.failed', 1, 30_000);
+    await eventually(async () => (await client!.failedJobCount()) === 1, 30_000);
     await proxy.restore();
     const queue = client.queue(partitionOf(`SVC-${ACC}`, client.config.OPENSIM_PARTITIONS));
     const failedJobId = commandJobId({ kind: 'plan-change', subject: '', request: request(0) as never, receivedAt: '' });
@@ -103,9 +111,12 @@ describe('MongoDB unreachable under load', () => {
     const line = await client.db.collection('lines').findOne({ _id: `${ACC}-L0` as never });
     expect([line?.version, line?.decidedRequestIds]).toEqual([1, ['out-0']]);
     expect(new Set(client.eventsOf('opensim.plan-change.applied').filter((e) => e.data.requestId === 'out-0').map((e) => e.id)).size).toBe(1);
-    // The failure is still dead-lettered: the relay's last pass at stop collects it.
+    // The relay's last pass at stop takes the failed job: its request was applied meanwhile, so
+    // its one outcome is `applied` — no failure is announced and nothing is left to retry.
     await system!.stop();
     system = undefined;
-    expect(await client.db.collection('deadLetters').countDocuments({ requestId: 'out-0', reason: 'RETRIES_EXHAUSTED' })).toBe(1);
+    expect(await client.failedJobCount()).toBe(0);
+    expect(await client.db.collection('deadLetters').countDocuments({ requestId: 'out-0' })).toBe(0);
+    expect(client.eventsOf('opensim.plan-change.failed')).toEqual([]);
   }, 120_000);
 });

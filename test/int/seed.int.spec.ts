@@ -116,6 +116,7 @@ describe(`opensim seed (${new URL(services().mongoUrl).host})`, () => {
         },
         month: null,
         decidedRequestIds: [],
+        holds: ['RES-000452'],
         outbox: [],
       },
     ]);

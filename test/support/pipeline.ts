@@ -118,6 +118,17 @@ export class PipelineClient {
     }
   }
 
+  /** Jobs in BullMQ's failed set, over every partition: failures waiting for the dead-letter collector. */
+  async failedJobCount(): Promise<number> {
+    let count = 0;
+    for (let p = 0; p < this.config.OPENSIM_PARTITIONS; p++) {
+      const q = this.queue(p);
+      count += await q.getFailedCount();
+      await q.close();
+    }
+    return count;
+  }
+
   queue(partition: number): Queue {
     return new Queue(commandQueueName(this.prefix, partition), { connection: this.redis });
   }
