@@ -79,7 +79,7 @@ export class ConsoleSurface implements Role {
       if (action === 'live') return feeds.stream(res, { lineId, clientAccountId: card.view.clientAccountId });
       const requestId = new URL(req.url ?? '/', 'http://console').searchParams.get('request');
       const status = requestId ? await readRequestStatus(deps, requestId) : null;
-      sendHtml(res, 200, linePage(card, [], status && !isQueryError(status) ? status : null));
+      sendHtml(res, 200, linePage(card, status && !isQueryError(status) ? status : null));
     }));
     http.mount('/api', guard('api', (_req, res, [, ...parts]) => answerApi(deps, parts, res)));
 

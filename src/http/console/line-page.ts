@@ -1,17 +1,16 @@
 import type { RequestStatus } from '../../contract/queries.js';
-import type { CloudEvent } from '../../contract/messages.js';
 import { consumptionSection } from './consumption.js';
-import { eventItem } from './event-item.js';
 import { day, lineState, moment } from './format.js';
 import { html, page, type Html } from './html.js';
 import type { LineCard } from './reads.js';
 
 /**
- * `/lines/<lineId>`: "Consultation et administration d'une ressource". The parts that change
+ * `/lines/<lineId>`: "Consultation et administration d'une ressource". The recent events come
+ * with the live stream (live-feed.ts), the last hour's first. The parts that change
  * (plan title, consumption, the change form's choices) are fragments with ids: the live
  * updates replace them with the same renderers' output (console-script.ts).
  */
-export function linePage(card: LineCard, recent: CloudEvent[], request: RequestStatus | null): string {
+export function linePage(card: LineCard, request: RequestStatus | null): string {
   const { view, summary, service } = card;
   return page(
     `Ligne ${summary.number}`,
@@ -40,7 +39,7 @@ ${consumptionSection(view)}
 <section class="card" aria-labelledby="events-title">
 <h2 id="events-title">Événements récents</h2>
 <p id="live-status" class="live">Mises à jour en direct : connexion…</p>
-<ol id="event-list" class="events">${recent.map(eventItem)}</ol>
+<ol id="event-list" class="events"></ol>
 </section>
 </article>`,
     { script: true },
