@@ -12,7 +12,8 @@ const USAGE = `usage: opensim seed <file>
 
 Loads a fixture file (CONTRACT.md, "Fixture file") into MongoDB (MONGO_URL). The whole file is
 checked first: a bad file is refused, naming each bad entry, and nothing is written. Seeding
-upserts by key, so it is idempotent. On a terminal, a large file shows its progress.
+upserts by key, so it is idempotent. On a terminal, a large file (more than 10,000 lines, written
+in pieces) shows its progress.
 `;
 
 /** A file that cannot be seeded: reported, exit code 1, nothing written. */
@@ -65,7 +66,8 @@ export async function run(args: string[]): Promise<number> {
 /** Seeds a validated fixture piece by piece, with progress on a terminal (`npm start` seeds through here too). */
 export async function seedInPieces(db: Db, fixture: Fixture, stream: ProgressStream = process.stderr, linesPerChunk?: number): Promise<SeedSummary> {
   const chunks = seedChunks(fixture, linesPerChunk);
-  const bar = progress('seeding', entriesOf(fixture), stream);
+  // A file written in one piece is quick: no progress line for it.
+  const bar = progress('seeding', chunks.length > 1 ? entriesOf(fixture) : 0, stream);
   const summaries: SeedSummary[] = [];
   for (const chunk of chunks) {
     summaries.push(await seedFixture(db, chunk));

@@ -50,5 +50,10 @@ describe('opensim seed of a large file, in pieces with progress', () => {
     const again = await seedInPieces(pieces, fixture, { isTTY: false, write: (text) => quiet.push(text) }, 10);
     expect(again.lines).toEqual({ inserted: 0, updated: 0, unchanged: 33 });
     expect(quiet).toEqual([]);
+
+    // One piece is quick: no progress line even on a terminal.
+    const small: string[] = [];
+    await seedInPieces(database(), fixture, { isTTY: true, write: (text) => small.push(text) }, 100);
+    expect(small).toEqual([]);
   });
 });
