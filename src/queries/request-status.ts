@@ -1,7 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import { queryError, REQUEST_STATUSES, type QueryError, type RequestStatus, type RequestStatusName } from '../contract/queries.js';
 import { eventKeys } from '../domain/index.js';
-import { requestKey, type Collections, type DeadLetterDocument, type RequestDocument } from '../store/documents.js';
+import { requestKey, type Collections, type DeadLetterDocument, type LineDecision, type RequestDocument } from '../store/documents.js';
 import type { CommandJob } from '../workers/command-queues.js';
 import { commandJobId } from '../workers/command-queues.js';
 
@@ -16,7 +16,8 @@ const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 
 
 /**
  * What became of a plan-change request, from the durable records first:
- * 1. its decision in `requests` (applied, rejected; failed, unless a job for it runs again);
+ * 1. its decision in `requests` (applied, rejected; failed, unless a job for it runs again), or
+ *    on its line (the commit point, which the `requests` record follows);
  * 2. a job for it that waits or runs: `pending`;
  * 3. a failed job the dead-letter collector has not moved yet, or its dead letter: `failed`
  *    (an INVALID_PAYLOAD letter: `rejected`);
@@ -27,8 +28,8 @@ const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 
 export async function readRequestStatus(deps: RequestReadDeps, requestId: string, account?: string): Promise<RequestStatus | QueryError> {
   const first = await deps.collections.requests.findOne({ _id: requestKey('plan-change', requestId) });
   if (first && account !== undefined && first.clientAccountId !== account) return notYours(requestId, account);
-  // `failed` is being added to the recorded outcomes (the lead's change of RequestDocument).
-  if (first && (first.outcome as string) !== 'failed') return fromRecord(deps, first);
+  // A failure gives way to a later decision of the same request (a retry running now).
+  if (first && first.outcome !== 'failed') return fromRecord(deps, first);
 
   const job = await findJob(deps.queues, requestId);
   if (job && account !== undefined && job.job.data.kind === 'plan-change' && job.job.data.request.clientAccountId !== account) return notYours(requestId, account);
@@ -36,6 +37,13 @@ export async function readRequestStatus(deps: RequestReadDeps, requestId: string
 
   const record = first ?? (job ? await deps.collections.requests.findOne({ _id: requestKey('plan-change', requestId) }) : null);
   if (record) return fromRecord(deps, record);
+  // The line's own decision is the commit point; the requests record follows it (a crash may sit between).
+  const lineId = job?.job.data.kind === 'plan-change' ? job.job.data.request.lineId : null;
+  const onLine = lineId ? await lineDecision(deps, lineId, requestId) : null;
+  if (onLine) {
+    const { outcome, clientAccountId, reason, eventId, decidedAt } = onLine;
+    return fromRecord(deps, { _id: requestKey('plan-change', requestId), kind: 'plan-change', lineId, clientAccountId, outcome, reason, eventId, decidedAt, outbox: [] });
+  }
   if (job?.state === 'failed') {
     const failedAt = job.job.finishedOn ? new Date(job.job.finishedOn).toISOString() : null;
     return status(requestId, 'failed', { reason: 'RETRIES_EXHAUSTED', eventId: eventKeys.planChange(requestId, 'failed'), decidedAt: failedAt });
@@ -43,6 +51,11 @@ export async function readRequestStatus(deps: RequestReadDeps, requestId: string
   const letter = await deps.collections.deadLetters.findOne({ requestId, kind: 'plan-change', ...(account === undefined ? {} : { clientAccountId: account }) }, { sort: { lastAt: -1 } });
   if (letter) return fromLetter(requestId, letter);
   return status(requestId, 'unknown');
+}
+
+async function lineDecision(deps: RequestReadDeps, lineId: string, requestId: string): Promise<LineDecision | null> {
+  const line = await deps.collections.lines.findOne({ _id: lineId }, { projection: { decisions: 1 } });
+  return line?.decisions?.findLast((decision) => decision.requestId === requestId) ?? null;
 }
 
 function notYours(requestId: string, account: string): QueryError {

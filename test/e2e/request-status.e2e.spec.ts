@@ -1,3 +1,4 @@
+import { Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningSystem } from '../../src/app/system.js';
 import { queryErrorSchema, requestStatusSchema } from '../../src/contract/queries.js';
@@ -38,6 +39,30 @@ describe('request status: pending and failed', () => {
       expect(await readRequestStatus(deps, 'waits', 'ANOTHER')).toMatchObject({ error: { code: 'TENANT_MISMATCH' } });
       expect(await readRequestStatus(deps, 'not-there', ACC)).toMatchObject({ status: 'unknown' });
     } finally {
+      await queues.close();
+    }
+  });
+
+  it("given a finished job whose decision is on its line but not yet in requests (a crash between), then the status is the line's decision", async () => {
+    const env = isolatedEnv();
+    client = await PipelineClient.open(env);
+    await client.seed(fleet(ACC, 1));
+    const queues = new CommandQueues(client.prefix, client.config.OPENSIM_PARTITIONS, client.redis);
+    const queueName = queues.queueFor({ kind: 'plan-change', subject: '', request: request('half-done'), receivedAt: '' }).name;
+    // A worker that finishes the job without deciding anything: only the line will say what happened.
+    const connection = client.redis.duplicate();
+    const worker = new Worker(queueName, async () => {}, { connection });
+    try {
+      await queues.enqueue({ kind: 'plan-change', subject: `${client.prefix}.cmd.plan-change.${ACC}`, request: request('half-done'), receivedAt: new Date().toISOString() });
+      const deps = { collections: collections(client.db), queues: queues.queues };
+      await until(() => readRequestStatus(deps, 'half-done', ACC), (s) => 'status' in s && s.status !== 'pending');
+      expect(await readRequestStatus(deps, 'half-done', ACC)).toMatchObject({ status: 'unknown' });
+      const decision = { requestId: 'half-done', clientAccountId: ACC, outcome: 'rejected', reason: 'STALE_REQUEST', eventId: 'plan-change:half-done:rejected', decidedAt: '2026-11-15T09:00:00.000Z' };
+      await client.db.collection('lines').updateOne({ _id: `${ACC}-L0` as never }, { $set: { decisions: [decision] } });
+      expect(await readRequestStatus(deps, 'half-done', ACC)).toEqual({ requestId: 'half-done', status: 'rejected', reason: 'STALE_REQUEST', eventId: 'plan-change:half-done:rejected', decidedAt: '2026-11-15T09:00:00.000Z', effectiveAt: null });
+    } finally {
+      await worker.close();
+      await connection.quit();
       await queues.close();
     }
   });
