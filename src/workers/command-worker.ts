@@ -50,6 +50,8 @@ export class CommandWorker implements Role {
         autorun: false,
       });
       worker.on('error', (err) => context.logger.warn({ err, partition: p }, 'command worker error'));
+      // Its worker lost the job's lock (it stalled, or died): the job runs again, here or elsewhere.
+      worker.on('stalled', (jobId) => context.logger.warn({ jobId, partition: p }, 'command job stalled: run again'));
       this.workers.push(worker);
     }
     context.readiness.registerConsumer(this.name, () => this.running);
