@@ -88,7 +88,7 @@ async function rollPage(deps: RolloverDeps, page: RollingLine[], month: Month, n
       c.lines,
       writes.map((w) => ({
         filter: { _id: w.line._id, version: w.line.version },
-        update: { $set: { month: w.record, usageNotice: w.notice }, $inc: { version: 1 }, $push: { outbox: { $each: w.outbox } } },
+        update: { $set: { month: w.record, usageNotice: w.notice, updatedAt: now }, $inc: { version: 1 }, $push: { outbox: { $each: w.outbox } } },
       })),
       { projection: { outbox: 1 } },
     );

@@ -90,13 +90,13 @@ export interface LineUsageCommit {
  * written meanwhile by someone else (a plan change, another batch) is not committed (`lost`)
  * and is decided again. Returns the committed lines with their whole pending outbox.
  */
-export async function commitLineUsage(c: Collections, commits: readonly LineUsageCommit[]): Promise<{ committed: Pick<LineDocument, '_id' | 'outbox'>[]; lost: string[] }> {
+export async function commitLineUsage(c: Collections, commits: readonly LineUsageCommit[], now: string): Promise<{ committed: Pick<LineDocument, '_id' | 'outbox'>[]; lost: string[] }> {
   const after = await findOneAndUpdateEach(
     c.lines,
     commits.map((commit) => ({
       filter: { _id: commit.lineId, version: commit.version },
       update: {
-        $set: { month: commit.month, usageNotice: commit.usageNotice },
+        $set: { month: commit.month, usageNotice: commit.usageNotice, updatedAt: now },
         $inc: { version: 1 },
         $push: { usagePending: commit.pending, outbox: { $each: commit.outbox } },
       },

@@ -72,9 +72,9 @@ export class UsageNotices implements Role {
       const record: LineMonth | null = notice && line.month?.month !== notice.month ? ((await c.lineMonths.findOne({ _id: lineMonthKey(line._id, notice.month) }))?.record ?? null) : (line.month ?? null);
       const decided = dueUsageUpdated(notice, record, now);
       const update = decided
-        ? { $set: { usageNotice: decided.notice }, $inc: { version: 1 }, $push: { outbox: toOutboxEntry(prefix, decided.event, now) } }
+        ? { $set: { usageNotice: decided.notice, updatedAt: now }, $inc: { version: 1 }, $push: { outbox: toOutboxEntry(prefix, decided.event, now) } }
         : // Nothing to build it from (its month's record is gone): drop the notice rather than retry forever.
-          { $set: { usageNotice: notice ? { ...notice, dueAt: null } : null }, $inc: { version: 1 } };
+          { $set: { usageNotice: notice ? { ...notice, dueAt: null } : null, updatedAt: now }, $inc: { version: 1 } };
       ops.push({ filter: { _id: line._id, version: line.version }, update });
     }
     // A line written meanwhile is left to the next pass (its notice is still due).

@@ -209,7 +209,7 @@ export async function writeUsageBatch(deps: UsageWriterDeps, messages: readonly 
     }
 
     lap('decide');
-    const result = await commitLineUsage(c, lineCommits);
+    const result = await commitLineUsage(c, lineCommits, now);
     failpoint('usage:after-commit');
     const lostLines = new Set(result.lost);
     for (const commit of lineCommits) {
