@@ -23,10 +23,9 @@ export class RetryLater extends Error {
 
 /**
  * A dead letter of a warning: the threshold event it came from (subject, bytes, headers), so
- * `opensim dlq retry` publishes the event again and the consumer warns once more. `kind` is
- * `warning`, which DeadLetterDocument does not list yet (src/store is the lead's to widen).
+ * `opensim dlq retry` publishes the event again and the consumer warns once more.
  */
-type WarningDeadLetter = Omit<DeadLetterDocument, 'kind'> & { kind: 'warning' };
+type WarningDeadLetter = DeadLetterDocument & { kind: 'warning' };
 
 export function warningLetterId(warningId: string): string {
   return `warning:${warningId}`;
@@ -86,6 +85,6 @@ export class WarningDelivery {
   }
 
   private letters(): Collection<WarningDeadLetter> {
-    return this.c.deadLetters as unknown as Collection<WarningDeadLetter>;
+    return this.c.deadLetters as Collection<WarningDeadLetter>;
   }
 }

@@ -85,7 +85,8 @@ export interface RequestDocument {
 
 export interface DeadLetterDocument {
   _id: string;
-  kind: 'plan-change' | 'resource-order' | 'usage';
+  /** `warning`: a threshold warning the alert webhook refused (src/alerts/warning-delivery.ts). */
+  kind: 'plan-change' | 'resource-order' | 'usage' | 'warning';
   subject: string;
   /** The original message body, as received (text, since it may not be JSON). */
   payload: string;

@@ -124,6 +124,7 @@ export class UsageIntake implements Role {
         try {
           await insertUsageDeadLetters(this.pipeline.collections, invalid.map((i) => i.letter));
           const result = valid.length > 0 ? await writeUsageBatch(this.writerDeps(), valid, this.pipeline.clock().toISOString()) : null;
+          this.context.metrics.usageRecords({ counted: result?.counted ?? 0, duplicate: result?.duplicates ?? 0, rejected: result?.rejected ?? 0, invalid: invalid.length });
           for (const { msg } of invalid) msg.term();
           for (const msg of batch) if (!invalid.some((i) => i.msg === msg)) msg.ack();
           logger.debug({ records: batch.length, invalid: invalid.length, ...result, ms: Date.now() - started }, 'usage batch written');

@@ -1,8 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { resolve } from 'node:path';
-
-const BIN = resolve(import.meta.dirname, '../../bin/opensim.mjs');
 
 interface LogLine {
   msg: string;
@@ -19,11 +16,13 @@ export class NemesisProcess {
 
   constructor(
     readonly name: string,
+    /** The compiled entry point (dist/cli/run.js of the suite's own build). */
+    entry: string,
     env: Record<string, string>,
     logFile: string,
   ) {
     this.file = createWriteStream(logFile, { flags: 'a' });
-    this.child = spawn(process.execPath, [BIN, 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.child = spawn(process.execPath, [entry, 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let buffered = '';
     this.child.stdout!.on('data', (chunk: Buffer) => {
       this.file.write(chunk);

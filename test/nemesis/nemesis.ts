@@ -1,5 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { clean } from './checker.js';
 import { FAULTS, runRow, type Fault, type RowResult } from './row.js';
 import { NemesisServers } from './servers.js';
@@ -42,15 +44,16 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisRun> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const mode = SHAPES[options.quick ? 'quick' : 'full'];
   const base = Number(process.env.NEMESIS_PORT_BASE ?? 20000);
-  const servers = new NemesisServers(resolve(ROOT, '.services/nemesis'), { redis: base + 379, nats: base + 422, natsMonitor: base + 822, mongo: base + 717 });
+  const servers = new NemesisServers(resolve(ROOT, `.services/nemesis-${base}`), { redis: base + 379, nats: base + 422, natsMonitor: base + 822, mongo: base + 717 });
   const artifacts = resolve(ROOT, 'test-artifacts/nemesis', `${new Date().toISOString().replace(/[:.]/g, '-')}-seed-${options.seed}`);
   mkdirSync(artifacts, { recursive: true });
   log(`nemesis: seed ${options.seed} (replay with --seed ${options.seed}), ${options.quick ? 'quick' : 'full'} load, rows ${options.faults.join(', ')}; servers on ${JSON.stringify(servers.ports)}; logs in ${artifacts}`);
+  const entry = await build(resolve(servers.dir, 'build'));
   await servers.up();
   const rows: RowResult[] = [];
   try {
     for (const fault of options.faults) {
-      const row = await runRow(fault, { seed: options.seed, ...mode, servers, artifacts });
+      const row = await runRow(fault, { seed: options.seed, ...mode, servers, artifacts, entry });
       rows.push(row);
       log(`${fault}: ${summary(row)}`);
       for (const problem of row.verdict.problems) log(`  ${problem}`);
@@ -61,6 +64,16 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisRun> {
   const table = render(rows);
   writeFileSync(resolve(artifacts, 'result.json'), JSON.stringify({ seed: options.seed, quick: options.quick, rows }, null, 2));
   return { seed: options.seed, rows, ok: rows.every((r) => clean(r.verdict) && r.viewMismatches === 0 && r.landed), table };
+}
+
+/**
+ * The processes run a build of their own, compiled once at the start: a run lasts minutes, and
+ * the sources may change meanwhile. It is also what production runs (node dist/cli/run.js).
+ */
+async function build(dir: string): Promise<string> {
+  rmSync(dir, { recursive: true, force: true });
+  await promisify(execFile)(process.execPath, [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-p', resolve(ROOT, 'tsconfig.build.json'), '--outDir', dir], { cwd: ROOT });
+  return resolve(dir, 'cli/run.js');
 }
 
 function summary(r: RowResult): string {

@@ -31,6 +31,8 @@ export interface RowOptions {
   settleMs: number;
   servers: NemesisServers;
   artifacts: string;
+  /** The compiled entry point the processes run. */
+  entry: string;
 }
 
 /** What shows that a row's fault took effect. */
@@ -98,7 +100,7 @@ export async function runRow(fault: Fault, options: RowOptions): Promise<RowResu
   const processes: NemesisProcess[] = [];
   let spawned = 0;
   const spawnOne = () => {
-    const p = new NemesisProcess(`p${spawned}`, env, resolve(dir, `p${spawned++}.log`));
+    const p = new NemesisProcess(`p${spawned}`, options.entry, env, resolve(dir, `p${spawned++}.log`));
     processes.push(p);
     return p;
   };
