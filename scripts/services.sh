@@ -9,6 +9,9 @@
 #                            start <svc> | stop <svc> | restart <svc>     (svc: redis, nats, mongo)
 #                            tools        Debian's chromium (browser tests), promtool (package
 #                                         prometheus) and docker-compose (compose file check)
+#                            cluster up | down | status | env | clean | start|stop|kill <node>
+#                                         a 3-node NATS cluster and a 3-master Redis Cluster beside
+#                                         these (scripts/services-cluster.sh; env in cluster-env)
 #
 # Installs what is missing (apt-get, Go, Maven), then starts each server as a daemon detached from
 # the calling shell. Everything (state, logs, pid files, build cache) lives in <repo>/.services/.
@@ -57,6 +60,7 @@ port_of() {
     redis) echo "$REDIS_PORT" ;;
     nats) echo "$NATS_PORT" ;;
     mongo) echo "$MONGO_PORT" ;;
+    nats-[123] | redis-[123]) cluster_port_of "$1" ;;
     *) die "unknown service '$1' (expected: ${SERVICES[*]})" ;;
   esac
 }
@@ -85,6 +89,18 @@ signature_of() {
     redis) echo "redis-server" ;;
     nats) echo "nats-server" ;;
     mongo) echo "mongo-wire" ;;
+    # Its configuration file; a Redis node's process title names its port.
+    nats-[123]) echo "$1\.conf" ;;
+    redis-[123]) echo "redis-server.*[ :]$(cluster_port_of "$1") " ;;
+  esac
+}
+
+# The variable that moves a server's port, for the message about a port already taken.
+port_variable_of() {
+  case "$1" in
+    nats-[123]) echo CLUSTER_NATS_PORT ;;
+    redis-[123]) echo CLUSTER_REDIS_PORT ;;
+    *) echo "$(tr '[:lower:]' '[:upper:]' <<<"$1")_PORT" ;;
   esac
 }
 
@@ -252,7 +268,7 @@ start_one() {
   fi
   rm -f "$(pid_file "$svc")"
   if port_answers "$port"; then
-    die "$svc: port $port on $HOST is already taken by a process this script did not start; stop it or set $(tr '[:lower:]' '[:upper:]' <<<"$svc")_PORT"
+    die "$svc: port $port on $HOST is already taken by a process this script did not start; stop it or set $(port_variable_of "$svc")"
   fi
   mkdir -p "$STATE/$svc" "$LOGS"
   case "$svc" in
@@ -273,6 +289,7 @@ start_one() {
       launch mongo env MONGO_HOST="$HOST" MONGO_PORT="$MONGO_PORT" MONGO_FILE="$STATE/mongo/mongo.mv.db" \
         java -Xms64m -Xmx1g -XX:+UseSerialGC -jar "$(mongo_jar)"
       ;;
+    nats-* | redis-*) launch_cluster_node "$svc" ;;
   esac
   pid="$(cat "$(pid_file "$svc")")"
   if ! wait_for "$svc" "$pid" "$port"; then
@@ -396,14 +413,19 @@ main() {
     env)
       env_lines
       ;;
+    cluster)
+      # shellcheck source=services-cluster.sh
+      source "$ROOT/scripts/services-cluster.sh"
+      cluster_main "${@:2}"
+      ;;
     clean)
       local svc
       for svc in "${SERVICES[@]}"; do stop_one "$svc"; done
-      rm -rf "$STATE/redis" "$STATE/nats" "$STATE/mongo" "$STATE/env" "$PORTS_FILE" "$STATE"/*.pid
+      rm -rf "$STATE/redis" "$STATE/nats" "$STATE/mongo" "$STATE/env" "$PORTS_FILE" "$STATE"/{redis,nats,mongo}.pid
       log "data removed (build cache kept in .services/build)"
       ;;
     *)
-      sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+      sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
       exit 2
       ;;
   esac
