@@ -99,9 +99,10 @@ export class CommandIntake implements Role {
         filter_subjects: [this.names.planChangeCommands, this.names.resourceOrderCommands],
         max_ack_pending: config.OPENSIM_INTAKE_MAX_IN_FLIGHT,
         ack_wait: config.OPENSIM_INTAKE_ACK_WAIT_MS * 1_000_000,
-        // Past this, JetStream gives up on the message and says so in an advisory: the
-        // dead-letter collector (relay/max-deliveries.ts) stores it with the others.
-        max_deliver: config.OPENSIM_INTAKE_MAX_DELIVER,
+        // Never given up on by JetStream: the intake takes every message in, in order, or gives
+        // it up itself after OPENSIM_INTAKE_MAX_DELIVER attempts (takeInBatch). A message JetStream
+        // gave up on meanwhile would be dead-lettered while the intake still takes it in.
+        max_deliver: -1,
       },
       logger,
     );
@@ -175,9 +176,9 @@ export class CommandIntake implements Role {
         msg.nak();
         continue;
       }
-      const earlier = this.held.get(msg.seq);
-      // A redelivery of one still held: keep the newer delivery (the older one's ack may be refused).
-      if (earlier && earlier !== msg) earlier.nak();
+      // A redelivery of one still held (its ack wait ran out while this process was starved, or
+      // NATS restarted) replaces it: either delivery's ack acknowledges the message. Never nak the
+      // older one: JetStream would redeliver at once, again and again, while it waits its turn.
       this.held.set(msg.seq, msg);
       this.wake?.();
     }

@@ -36,7 +36,7 @@ export type GiveUpVerdict = { letter: DeadLetterDocument } | { inPipeline: strin
  */
 export async function givenUpVerdict(deps: GiveUpDeps, given: GivenUp, now: string): Promise<GiveUpVerdict> {
   const letterId = streamLetterId(given.stream, given.seq);
-  const error = `JetStream gave up after ${given.deliveries} deliveries to consumer '${given.consumer}'`;
+  const error = `gave up after ${given.deliveries} deliveries to consumer '${given.consumer}'`;
   const { stored } = given;
   if (!stored) {
     return { letter: { _id: letterId, kind: 'plan-change', subject: '', payload: '', headers: {}, requestId: null, clientAccountId: null, reason: 'MAX_DELIVERIES', attempts: given.deliveries, firstError: `${error}; the message is no longer in ${given.stream}`, lastError: error, firstAt: now, lastAt: now, outbox: [] } };

@@ -4,6 +4,7 @@ import type { Role, RoleContext } from '../app/system.js';
 import { ensureStreams, isNotFound } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import { givenUpVerdict } from '../producers/given-up.js';
+import { intakeKeys } from '../producers/intake-cursor.js';
 import { insertOnce } from '../store/insert-once.js';
 import { consumeUntilStopped, ensureDurableConsumer, stopConsuming } from '../messaging/durable-consumer.js';
 
@@ -72,6 +73,14 @@ export class MaxDeliveriesCollector implements Role {
   private async handle(jsm: JetStreamManager, msg: JsMsg): Promise<void> {
     const advisory = msg.json<MaxDeliveriesAdvisory>();
     const { config, logger, metrics } = this.context;
+    // The intake takes every command in, in stream order, or gives it up itself (its own attempt
+    // cap): a command JetStream stopped delivering may still be taken in, read from the stream.
+    // Advisories are only acted on for a deployment whose intake has no cursor yet.
+    if ((await this.context.connections.redis.get(intakeKeys(this.names.prefix).cursor)) !== null) {
+      logger.info({ stream: advisory.stream, seq: advisory.stream_seq, deliveries: advisory.deliveries }, 'max-deliveries advisory left to the intake, which takes every command in or gives it up itself');
+      msg.ack();
+      return;
+    }
     let stored: StoredMsg | null = null;
     try {
       stored = await jsm.streams.getMessage(advisory.stream, { seq: advisory.stream_seq });

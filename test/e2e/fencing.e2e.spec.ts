@@ -153,15 +153,17 @@ describe('durable consumers follow the configuration', () => {
   });
 
   it('given consumers created with one ack wait, in-flight bound and delivery cap, when the system starts again with others, then JetStream holds the new ones and the change is logged', async () => {
-    const env = isolatedEnv({ OPENSIM_INTAKE_ACK_WAIT_MS: '30000', OPENSIM_INTAKE_MAX_IN_FLIGHT: '256', OPENSIM_INTAKE_MAX_DELIVER: '20', OPENSIM_USAGE_ACK_WAIT_MS: '60000' });
+    const env = isolatedEnv({ OPENSIM_INTAKE_ACK_WAIT_MS: '30000', OPENSIM_INTAKE_MAX_IN_FLIGHT: '256', OPENSIM_USAGE_ACK_WAIT_MS: '60000' });
     client = await PipelineClient.open(env);
     const first = await startInProcess(env);
     await first.stop();
     const names = naming(client.prefix);
     const jsm = await client.nc.jetstreamManager();
-    expect((await jsm.consumers.info(names.commandStream, COMMAND_CONSUMER)).config).toMatchObject({ ack_wait: 30_000_000_000, max_ack_pending: 256, max_deliver: 20 });
+    expect((await jsm.consumers.info(names.commandStream, COMMAND_CONSUMER)).config).toMatchObject({ ack_wait: 30_000_000_000, max_ack_pending: 256, max_deliver: -1 });
+    // An older version capped deliveries in JetStream; the intake now gives up on a message itself.
+    await jsm.consumers.update(names.commandStream, COMMAND_CONSUMER, { max_deliver: 20 });
 
-    const changed = { ...env, OPENSIM_INTAKE_ACK_WAIT_MS: '5000', OPENSIM_INTAKE_MAX_IN_FLIGHT: '64', OPENSIM_INTAKE_MAX_DELIVER: '7', OPENSIM_USAGE_ACK_WAIT_MS: '9000', LOG_LEVEL: 'info' };
+    const changed = { ...env, OPENSIM_INTAKE_ACK_WAIT_MS: '5000', OPENSIM_INTAKE_MAX_IN_FLIGHT: '64', OPENSIM_USAGE_ACK_WAIT_MS: '9000', LOG_LEVEL: 'info' };
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
     const second = await startSystem(loadConfig(changed), logger, allRoles());
@@ -171,8 +173,8 @@ describe('durable consumers follow the configuration', () => {
     } finally {
       await second.stop();
     }
-    expect((await jsm.consumers.info(names.commandStream, COMMAND_CONSUMER)).config).toMatchObject({ ack_wait: 5_000_000_000, max_ack_pending: 64, max_deliver: 7 });
+    expect((await jsm.consumers.info(names.commandStream, COMMAND_CONSUMER)).config).toMatchObject({ ack_wait: 5_000_000_000, max_ack_pending: 64, max_deliver: -1 });
     const updated = lines.map((l) => JSON.parse(l) as { msg: string; consumer?: string; changes?: Record<string, { from: number; to: number }> }).filter((l) => l.msg === 'durable consumer updated to the configuration');
-    expect(updated.find((l) => l.consumer === COMMAND_CONSUMER)?.changes).toEqual({ ack_wait: { from: 30_000_000_000, to: 5_000_000_000 }, max_ack_pending: { from: 256, to: 64 }, max_deliver: { from: 20, to: 7 } });
+    expect(updated.find((l) => l.consumer === COMMAND_CONSUMER)?.changes).toEqual({ ack_wait: { from: 30_000_000_000, to: 5_000_000_000 }, max_ack_pending: { from: 256, to: 64 }, max_deliver: { from: 20, to: -1 } });
   }, 60_000);
 });
