@@ -67,13 +67,24 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisRun> {
 }
 
 /**
- * The processes run a build of their own, compiled once at the start: a run lasts minutes, and
- * the sources may change meanwhile. It is also what production runs (node dist/cli/run.js).
+ * The processes run a build of their own, compiled once at the start from the committed sources
+ * (HEAD; NEMESIS_SOURCE=worktree for the working tree): a run lasts minutes and the sources may
+ * change meanwhile. It is also what production runs (node dist/cli/run.js). The build lives
+ * under the repository, so its imports resolve to the repository's node_modules.
  */
 async function build(dir: string): Promise<string> {
+  const run = promisify(execFile);
   rmSync(dir, { recursive: true, force: true });
-  await promisify(execFile)(process.execPath, [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-p', resolve(ROOT, 'tsconfig.build.json'), '--outDir', dir], { cwd: ROOT });
-  return resolve(dir, 'cli/run.js');
+  mkdirSync(dir, { recursive: true });
+  let project = resolve(ROOT, 'tsconfig.build.json');
+  if (process.env.NEMESIS_SOURCE !== 'worktree') {
+    const snapshot = resolve(dir, 'snapshot');
+    mkdirSync(snapshot);
+    await run('bash', ['-c', `git -C "${ROOT}" archive HEAD src tsconfig.json tsconfig.build.json | tar -x -C "${snapshot}"`]);
+    project = resolve(snapshot, 'tsconfig.build.json');
+  }
+  await run(process.execPath, [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-p', project, '--outDir', resolve(dir, 'dist')], { cwd: ROOT });
+  return resolve(dir, 'dist/cli/run.js');
 }
 
 function summary(r: RowResult): string {
