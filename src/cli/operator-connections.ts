@@ -1,7 +1,8 @@
 import { MongoClient } from 'mongodb';
 import { connect, type NatsConnection } from 'nats';
 import type { Config } from '../config/config.js';
-import { natsAccessOptions } from '../infra/nats-options.js';
+import { natsAccessOptions, natsServers } from '../infra/nats-options.js';
+import { describeServers } from '../infra/server-addresses.js';
 import { collections, type Collections } from '../store/documents.js';
 
 /**
@@ -26,7 +27,7 @@ export async function withMongo<T>(config: Config, use: (c: Collections) => Prom
 export async function withNats<T>(config: Config, use: (nc: NatsConnection) => Promise<T>): Promise<T> {
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: config.NATS_URL, name: 'opensim-cli', timeout: 5000, ...natsAccessOptions(config) });
+    nc = await connect({ servers: natsServers(config.NATS_URL), name: 'opensim-cli', timeout: 5000, ...natsAccessOptions(config) });
   } catch (err) {
     throw new Error(`cannot reach NATS at ${hostOf(config.NATS_URL)} (NATS_URL): ${(err as Error).message}`);
   }
@@ -37,11 +38,7 @@ export async function withNats<T>(config: Config, use: (nc: NatsConnection) => P
   }
 }
 
-/** Host and port only: the URL may carry credentials. */
+/** Host and port only (each server of a list): the URL may carry credentials. */
 export function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return '(unparsable URL)';
-  }
+  return describeServers(url);
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../infra/redis.js';
 import { loadConfig } from '../config/config.js';
 import { naming } from '../messaging/subjects.js';
 import { rolloverQueueName } from '../rollover/month-rollover.js';
@@ -34,7 +35,8 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
     if (!Number.isInteger(window) || window < 1 || window > 10_080) throw new UsageError(`--window '${values.window}': expected minutes between 1 and 10080`);
     const config = loadConfig(io.env);
     const names = naming(config.OPENSIM_SUBJECT_PREFIX);
-    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 5000 });
+    // Typed Redis for the queues until they take RedisClient (a Cluster with a cluster URL; src/infra/redis.ts).
+    const redis = createRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 5000 }) as Redis;
     redis.on('error', () => {});
     const queues = new CommandQueues(config.OPENSIM_SUBJECT_PREFIX, config.OPENSIM_PARTITIONS, redis);
     const rollover = new Queue(rolloverQueueName(config.OPENSIM_SUBJECT_PREFIX), { connection: redis });

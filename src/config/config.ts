@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { webhookSecretProblem } from '../alerts/webhook-signature.js';
+import { redisTarget } from '../infra/redis.js';
+import { serverAddresses } from '../infra/server-addresses.js';
 
 
 function urlWithSchemes(name: string, schemes: string[]) {
@@ -15,10 +17,34 @@ function urlWithSchemes(name: string, schemes: string[]) {
   );
 }
 
+/** One URL, or a comma-separated list of them (the servers of a NATS cluster), each with one of `schemes`. */
+function urlListWithSchemes(name: string, schemes: string[]) {
+  const one = urlWithSchemes(name, schemes);
+  return z.string().refine((value) => value.split(',').every((url) => one.safeParse(url.trim()).success), {
+    message: `${name} must be a URL with scheme ${schemes.map((s) => `${s}://`).join(' or ')}, or a comma-separated list of them`,
+  });
+}
+
+/** A Redis URL, or a Redis Cluster URL: redis+cluster://host:port,host:port (src/infra/redis.ts). */
+const redisUrl = z.string().superRefine((value, ctx) => {
+  if (!/^rediss?\+cluster:\/\//i.test(value)) {
+    if (!urlWithSchemes('REDIS_URL', ['redis', 'rediss']).safeParse(value).success) {
+      ctx.addIssue({ code: 'custom', message: 'REDIS_URL must be a URL with scheme redis:// or rediss://, or a Redis Cluster URL redis+cluster://host:port,host:port (rediss+cluster:// for TLS)' });
+    }
+    return;
+  }
+  try {
+    redisTarget(value);
+    serverAddresses(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `REDIS_URL: ${(err as Error).message}` });
+  }
+});
+
 /** The environment of CONTRACT.md, plus the project's own additions (documented in the README). */
 export const configSchema = z.object({
-  NATS_URL: urlWithSchemes('NATS_URL', ['nats', 'tls']).default('nats://127.0.0.1:4222'),
-  REDIS_URL: urlWithSchemes('REDIS_URL', ['redis', 'rediss']).default('redis://127.0.0.1:6379'),
+  NATS_URL: urlListWithSchemes('NATS_URL', ['nats', 'tls']).default('nats://127.0.0.1:4222'),
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
   MONGO_URL: urlWithSchemes('MONGO_URL', ['mongodb', 'mongodb+srv']).default('mongodb://127.0.0.1:27017/opensim'),
   OPENSIM_SUBJECT_PREFIX: z
     .string()
@@ -89,6 +115,8 @@ export const configSchema = z.object({
   OPENSIM_EVENTS_MAX_AGE_HOURS: z.coerce.number().int().min(1).default(72),
   /** … and at most this much (MiB), the oldest dropped first. JetStream reserves it up front against the server's storage limit. */
   OPENSIM_EVENTS_MAX_MIB: z.coerce.number().int().min(1).default(4_096),
+  /** Replicas of each stream: `auto` = 3 on a JetStream cluster of three nodes or more, else 1 (streams.ts); updated in place. */
+  OPENSIM_STREAM_REPLICAS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(5)]).default('auto'),
   /** How often each process checks the streams' limits and retention against the configuration. */
   OPENSIM_STREAMS_CHECK_MS: z.coerce.number().int().min(100).default(60_000),
   /** Decision records, usage claims and warnings kept at least this long: a resend within it changes nothing. */

@@ -1,9 +1,10 @@
-import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import { connect, type NatsConnection } from 'nats';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
-import { natsAccessOptions } from './nats-options.js';
+import { natsAccessOptions, natsServers } from './nats-options.js';
+import type { Redis } from 'ioredis';
+import { closeRedis, createRedis } from './redis.js';
 
 /**
  * The three connections of a process. Each reconnects by itself forever: a server that is
@@ -13,6 +14,11 @@ export interface Connections {
   /** Resolves once NATS answered the first time; until then `nats()` is undefined. */
   natsReady: Promise<NatsConnection>;
   nats(): NatsConnection | undefined;
+  /**
+   * A `Cluster` at run time when REDIS_URL is a Redis Cluster URL (redis.ts), typed `Redis` until
+   * the intake and the queues take `RedisClient` (issue 17): the commands are the same on both;
+   * `duplicate()` is not (use `duplicateRedis`, or `transactionConnection` for WATCH/MULTI).
+   */
   redis: Redis;
   mongo: MongoClient;
   close(): Promise<void>;
@@ -21,7 +27,7 @@ export interface Connections {
 export function openConnections(config: Config, logger: Logger): Connections {
   let nc: NatsConnection | undefined;
   const natsReady = connect({
-    servers: config.NATS_URL,
+    servers: natsServers(config.NATS_URL),
     ...natsAccessOptions(config),
     name: 'opensim',
     waitOnFirstConnect: true,
@@ -36,7 +42,7 @@ export function openConnections(config: Config, logger: Logger): Connections {
   natsReady.catch((err) => logger.error({ err, service: 'nats' }, 'nats connection failed'));
 
   // BullMQ requires maxRetriesPerRequest: null on connections it blocks on.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: false });
+  const redis = createRedis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: false }) as Redis;
   redis.on('error', (err) => logger.debug({ err, service: 'redis' }, 'redis connection error'));
 
   // Fail fast while MongoDB is away, so the job's own backoff decides when to try again;
@@ -51,9 +57,7 @@ export function openConnections(config: Config, logger: Logger): Connections {
     redis,
     mongo,
     async close() {
-      // quit() waits for a reply that never comes while Redis is away: then just drop the socket.
-      const closeRedis = redis.status === 'ready' ? redis.quit() : Promise.resolve(redis.disconnect());
-      await Promise.allSettled([nc?.drain(), closeRedis, mongo.close()]);
+      await Promise.allSettled([nc?.drain(), closeRedis(redis), mongo.close()]);
     },
   };
 }

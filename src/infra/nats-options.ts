@@ -28,9 +28,21 @@ export function natsAccessOptions(config: NatsAccess): Partial<ConnectionOptions
     }
     options.authenticator = credsAuthenticator(creds);
   }
-  if (new URL(config.NATS_URL).protocol === 'tls:' || config.NATS_TLS_CA !== undefined) {
+  if (natsServers(config.NATS_URL).some((url) => url.startsWith('tls://')) || config.NATS_TLS_CA !== undefined) {
     options.tls = config.NATS_TLS_CA !== undefined ? { caFile: config.NATS_TLS_CA } : {};
   }
   if (config.NATS_INBOX_PREFIX !== undefined) options.inboxPrefix = config.NATS_INBOX_PREFIX;
   return options;
+}
+
+/**
+ * NATS_URL as the client's `servers`: one URL, or a comma-separated list (the servers of a
+ * cluster, any of which may be down at start). The `nats` client takes a string as one server,
+ * commas included, so the list is split here.
+ */
+export function natsServers(natsUrl: string): string[] {
+  return natsUrl
+    .split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
 }

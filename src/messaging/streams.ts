@@ -1,4 +1,4 @@
-import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from 'nats';
+import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type ServerInfo, type StreamConfig } from 'nats';
 import type { Naming } from './subjects.js';
 
 /** Window in which JetStream drops a message whose Nats-Msg-Id it has already stored. */
@@ -12,12 +12,37 @@ export interface StreamLimits {
   inboundMaxAgeMs: number;
   eventsMaxAgeMs: number;
   eventsMaxBytes: number;
+  /** Replicas of every stream (OPENSIM_STREAM_REPLICAS); `auto`: see streamReplicas. */
+  replicas: Replicas;
 }
 
-export const DEFAULT_STREAM_LIMITS: StreamLimits = { inboundMaxAgeMs: 168 * HOUR_MS, eventsMaxAgeMs: 72 * HOUR_MS, eventsMaxBytes: 4_096 * 2 ** 20 };
+export type Replicas = number | 'auto';
 
-export function streamLimitsOf(config: { OPENSIM_INBOUND_MAX_AGE_HOURS: number; OPENSIM_EVENTS_MAX_AGE_HOURS: number; OPENSIM_EVENTS_MAX_MIB: number }): StreamLimits {
-  return { inboundMaxAgeMs: config.OPENSIM_INBOUND_MAX_AGE_HOURS * HOUR_MS, eventsMaxAgeMs: config.OPENSIM_EVENTS_MAX_AGE_HOURS * HOUR_MS, eventsMaxBytes: config.OPENSIM_EVENTS_MAX_MIB * 2 ** 20 };
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { inboundMaxAgeMs: 168 * HOUR_MS, eventsMaxAgeMs: 72 * HOUR_MS, eventsMaxBytes: 4_096 * 2 ** 20, replicas: 'auto' };
+
+export function streamLimitsOf(config: { OPENSIM_INBOUND_MAX_AGE_HOURS: number; OPENSIM_EVENTS_MAX_AGE_HOURS: number; OPENSIM_EVENTS_MAX_MIB: number; OPENSIM_STREAM_REPLICAS?: Replicas }): StreamLimits {
+  return {
+    inboundMaxAgeMs: config.OPENSIM_INBOUND_MAX_AGE_HOURS * HOUR_MS,
+    eventsMaxAgeMs: config.OPENSIM_EVENTS_MAX_AGE_HOURS * HOUR_MS,
+    eventsMaxBytes: config.OPENSIM_EVENTS_MAX_MIB * 2 ** 20,
+    replicas: config.OPENSIM_STREAM_REPLICAS ?? 'auto',
+  };
+}
+
+/** Most replicas `auto` asks for: three survive the loss of one node, as JetStream recommends. */
+const AUTO_REPLICAS = 3;
+
+/**
+ * The replica count a setting means on the server this connection reached: a number is itself;
+ * `auto` is 3 on a cluster of three servers or more, what that cluster has below three, and 1 on
+ * a server alone. The size is the servers the cluster advertises to clients (INFO `connect_urls`,
+ * this one included): with `no_advertise`, or servers without JetStream in the cluster, set
+ * OPENSIM_STREAM_REPLICAS.
+ */
+export function streamReplicas(setting: Replicas, info: Pick<ServerInfo, 'cluster' | 'connect_urls'> | undefined): number {
+  if (setting !== 'auto') return setting;
+  if (!info?.cluster) return 1;
+  return Math.max(1, Math.min(AUTO_REPLICAS, info.connect_urls?.length ?? 1));
 }
 
 /**
@@ -33,22 +58,26 @@ export interface WantedStream {
   maxAgeMs: number;
   /** 0: unlimited. */
   maxBytes: number;
+  /** Absent: `auto`. */
+  replicas?: Replicas;
 }
 
 export function wantedStreams(names: Naming, limits: StreamLimits): WantedStream[] {
-  return [
+  const streams: Omit<WantedStream, 'replicas'>[] = [
     { name: names.commandStream, subjects: [names.planChangeCommands, names.resourceOrderCommands], retention: 'interest', maxAgeMs: limits.inboundMaxAgeMs, maxBytes: 0 },
     { name: names.usageStream, subjects: [names.usage], retention: 'interest', maxAgeMs: limits.inboundMaxAgeMs, maxBytes: 0 },
     { name: names.eventStream, subjects: names.eventSubjects, retention: 'limits', maxAgeMs: limits.eventsMaxAgeMs, maxBytes: limits.eventsMaxBytes },
     // Advisories are core NATS messages: kept in a stream, none is lost while no relay runs.
     { name: names.advisoryStream, subjects: [names.maxDeliveriesAdvisories], retention: 'limits', maxAgeMs: ADVISORY_MAX_AGE_MS, maxBytes: 0 },
   ];
+  return streams.map((stream) => ({ ...stream, replicas: limits.replicas }));
 }
 
 /** The JetStream configuration of a new stream: always limits retention (see WantedStream). */
-export function newStreamConfig(stream: WantedStream): Partial<StreamConfig> & { name: string } {
+export function newStreamConfig(stream: WantedStream, replicas: number): Partial<StreamConfig> & { name: string } {
   return {
     name: stream.name,
+    num_replicas: replicas,
     subjects: stream.subjects,
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
@@ -76,14 +105,29 @@ export async function ensureStreams(jsm: JetStreamManager, names: Naming, limits
   }
 }
 
+/**
+ * Creates a stream. With `auto` replicas and no server information at hand, it asks for three
+ * and takes one where the server says it cannot (alone: 10074; a cluster too small: 10023,
+ * 10005); the stream-retention role then brings the count to what the cluster allows.
+ */
 export async function createStream(jsm: JetStreamManager, stream: WantedStream): Promise<void> {
-  await jsm.streams
-    .add(newStreamConfig(stream))
-    // Another process created it between our look and our add: that is what we wanted.
-    .catch((addErr: unknown) => {
-      if ((addErr as { api_error?: { err_code?: number } }).api_error?.err_code !== 10058) throw addErr;
-    });
+  const setting = stream.replicas ?? 'auto';
+  const tries = setting === 'auto' ? [AUTO_REPLICAS, 1] : [setting];
+  for (const [k, replicas] of tries.entries()) {
+    try {
+      await jsm.streams.add(newStreamConfig(stream, replicas));
+      return;
+    } catch (addErr) {
+      const code = (addErr as { api_error?: { err_code?: number } }).api_error?.err_code;
+      // Another process created it between our look and our add: that is what we wanted.
+      if (code === 10058) return;
+      if (k === tries.length - 1 || !TOO_FEW_SERVERS.has(code ?? 0)) throw addErr;
+    }
+  }
 }
+
+/** JetStream's answers to more replicas than it can place: not clustered, insufficient resources, no suitable peers. */
+const TOO_FEW_SERVERS = new Set([10074, 10023, 10005]);
 
 export function isNotFound(err: unknown): boolean {
   const e = err as { code?: string; api_error?: { err_code?: number } };

@@ -81,7 +81,23 @@ export async function reconcileStream(jsm: JetStreamManager, wanted: WantedStrea
   }
 
   if (Object.keys(next).length > 0) await jsm.streams.update(wanted.name, next);
+  await reconcileReplicas(jsm, wanted, current.num_replicas, report);
   return report;
+}
+
+/**
+ * Replicas changed in place (JetStream moves the stream's data to the new peers; consumers that
+ * did not set their own count follow the stream). An update on its own: a cluster that cannot
+ * place them (too few servers, or one down) postpones only this setting.
+ */
+async function reconcileReplicas(jsm: JetStreamManager, wanted: WantedStream, current: number, report: StreamReport): Promise<void> {
+  if (typeof wanted.replicas !== 'number' || wanted.replicas === current) return;
+  try {
+    await jsm.streams.update(wanted.name, { num_replicas: wanted.replicas });
+    report.changes.num_replicas = { from: current, to: wanted.replicas };
+  } catch (err) {
+    report.postponed.push(`num_replicas ${wanted.replicas} (now ${current}) waits: ${(err as Error).message}`);
+  }
 }
 
 async function oldestUnacknowledged(jsm: JetStreamManager, consumers: readonly ConsumerInfo[]): Promise<{ consumer: string; at: Date } | null> {

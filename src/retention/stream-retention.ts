@@ -1,6 +1,6 @@
 import type { Role, RoleContext } from '../app/system.js';
 import { settlesWithin } from '../app/grace.js';
-import { streamLimitsOf, wantedStreams } from '../messaging/streams.js';
+import { streamLimitsOf, streamReplicas, wantedStreams } from '../messaging/streams.js';
 import { naming } from '../messaging/subjects.js';
 import { reconcileStream, type StreamReport } from './stream-reconcile.js';
 
@@ -9,7 +9,8 @@ const CONVERGING_MS = 1000;
 
 /**
  * Keeps the streams as configured (README, "Operations"): at start-up, then every
- * OPENSIM_STREAMS_CHECK_MS, each stream is updated in place (stream-reconcile.ts). The consuming
+ * OPENSIM_STREAMS_CHECK_MS, each stream is updated in place (stream-reconcile.ts), its replica
+ * count included (OPENSIM_STREAM_REPLICAS). The consuming
  * roles create the streams (limits retention) and then their durable consumers; this role
  * switches COMMANDS and USAGE to interest retention only once those consumers exist, so no
  * message is ever published to an interest stream without a consumer that keeps it. Every
@@ -49,7 +50,9 @@ export class StreamRetention implements Role {
     const jsm = await nc.jetstreamManager();
     const { config } = this.context;
     let converged = true;
-    for (const wanted of wantedStreams(naming(config.OPENSIM_SUBJECT_PREFIX), streamLimitsOf(config))) {
+    // `auto` replicas resolved on the server reached: 3 on a cluster of three (streams.ts).
+    const limits = { ...streamLimitsOf(config), replicas: streamReplicas(config.OPENSIM_STREAM_REPLICAS, nc.info) };
+    for (const wanted of wantedStreams(naming(config.OPENSIM_SUBJECT_PREFIX), limits)) {
       const report = await reconcileStream(jsm, wanted);
       this.log(report);
       converged &&= report.postponed.length === 0;

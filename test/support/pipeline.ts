@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { MongoClient, type Db } from 'mongodb';
 import { connect, headers, type NatsConnection, type Subscription } from 'nats';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { natsAccessOptions } from '../../src/infra/nats-options.js';
+import { natsAccessOptions, natsServers } from '../../src/infra/nats-options.js';
+import { createRedis } from '../../src/infra/redis.js';
 import { startSystem, type RunningSystem } from '../../src/app/system.js';
 import { allRoles } from '../../src/app/roles.js';
 import type { Clock } from '../../src/app/clock.js';
@@ -58,9 +59,10 @@ export class PipelineClient {
 
   static async open(env: Record<string, string>): Promise<PipelineClient> {
     const config = loadConfig(env);
-    const nc = await connect({ servers: config.NATS_URL, ...natsAccessOptions(config) });
+    const nc = await connect({ servers: natsServers(config.NATS_URL), ...natsAccessOptions(config) });
     const mongo = await new MongoClient(config.MONGO_URL).connect();
-    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+    // A Cluster with a cluster URL (test:cluster), typed Redis as Connections.redis is (src/infra/redis.ts).
+    const redis = createRedis(config.REDIS_URL, { maxRetriesPerRequest: null }) as Redis;
     const client = new PipelineClient(env, config, nc, mongo, redis);
     client.subscription = nc.subscribe(`${config.OPENSIM_SUBJECT_PREFIX}.>`);
     void (async () => {
@@ -147,7 +149,8 @@ export class PipelineClient {
     const rollover = new Queue(rolloverQueueName(this.prefix), { connection: this.redis });
     await rollover.obliterate({ force: true }).catch(() => {});
     await rollover.close();
-    await this.redis.del(...Object.values(intakeKeys(this.prefix)));
+    // One by one: in a Redis Cluster the keys of one DEL must share a slot.
+    await Promise.all(Object.values(intakeKeys(this.prefix)).map((key) => this.redis.del(key)));
     await this.db.dropDatabase().catch(() => {});
     await this.nc.drain();
     await this.mongo.close();

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
+import { serverAddresses } from '../../src/infra/server-addresses.js';
 import { runServicesScript } from './services-script.js';
 
 export interface ServiceUrls {
@@ -99,19 +100,14 @@ function readEnvFile(path: string): ServiceUrls | undefined {
   return { natsUrl: vars.NATS_URL, redisUrl: vars.REDIS_URL, mongoUrl: vars.MONGO_URL, origin: 'services-script' };
 }
 
-/** "NATS at nats://…" for each server that does not accept a connection. */
-async function unreachable(urls: ServiceUrls): Promise<string[]> {
+/** "NATS at nats://…" for each server that does not accept a connection (every server of a list or cluster URL). */
+export async function unreachable(urls: Pick<ServiceUrls, 'natsUrl' | 'redisUrl' | 'mongoUrl'>): Promise<string[]> {
   const checks = [
-    ['NATS', urls.natsUrl, 4222],
-    ['Redis', urls.redisUrl, 6379],
-    ['MongoDB', urls.mongoUrl, 27017],
+    ['NATS', urls.natsUrl],
+    ['Redis', urls.redisUrl],
+    ['MongoDB', urls.mongoUrl],
   ] as const;
-  const answers = await Promise.all(
-    checks.map(([, url, defaultPort]) => {
-      const { hostname, port } = new URL(url);
-      return portAnswers(hostname, Number(port || defaultPort));
-    }),
-  );
+  const answers = await Promise.all(checks.map(async ([, url]) => (await Promise.all(serverAddresses(url).map(({ host, port }) => portAnswers(host, port)))).every(Boolean)));
   return checks.filter((_, i) => !answers[i]).map(([name, url]) => `${name} at ${url}`);
 }
 

@@ -1,0 +1,98 @@
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { serverAddresses, type ServerAddress } from './server-addresses.js';
+
+/**
+ * Every Redis connection of the project is made here, from REDIS_URL:
+ * - `redis://[user:password@]host:port[/db]` and `rediss://…` (TLS): one server, an ioredis `Redis`;
+ * - `redis+cluster://[user:password@]host:port,host:port,…` and `rediss+cluster://…`: a Redis
+ *   Cluster, an ioredis `Cluster`. The hosts are seeds: one that answers is enough, the client
+ *   learns the others (CLUSTER SLOTS). The scheme says the topology, not the number of hosts, so a
+ *   cluster reached through one address is still a cluster. A cluster has no databases: no path.
+ * BullMQ takes either. In a cluster every key of one command, script or transaction must hash to
+ * one slot: the keys of one queue share its name's hash tag (`name-{tag}`), and a transaction
+ * across a partition's keys needs them all under one tag (README, "Configuration").
+ */
+export type RedisClient = Redis | Cluster;
+
+export type RedisTarget =
+  | { kind: 'server'; url: string }
+  | { kind: 'cluster'; nodes: ServerAddress[]; username?: string; password?: string; tls: boolean };
+
+const CLUSTER_SCHEME = /^(rediss?)\+cluster:\/\//i;
+
+export function isClusterUrl(url: string): boolean {
+  return CLUSTER_SCHEME.test(url);
+}
+
+/** What REDIS_URL names; throws with what is wrong (never echoing credentials). */
+export function redisTarget(url: string): RedisTarget {
+  const scheme = CLUSTER_SCHEME.exec(url);
+  if (!scheme) return { kind: 'server', url };
+  const afterScheme = url.slice(scheme[0].length);
+  const path = /[/?#](.*)$/.exec(afterScheme.slice(afterScheme.lastIndexOf('@') + 1));
+  if (path && path[0] !== '/') throw new Error('a Redis Cluster URL takes no path, database or options: redis+cluster://host:port,host:port');
+  const at = afterScheme.split('/')[0]!.lastIndexOf('@');
+  const userinfo = at >= 0 ? afterScheme.slice(0, at) : '';
+  const [username, password] = userinfo.includes(':') ? [userinfo.slice(0, userinfo.indexOf(':')), userinfo.slice(userinfo.indexOf(':') + 1)] : [userinfo, ''];
+  return {
+    kind: 'cluster',
+    nodes: serverAddresses(url),
+    ...(username ? { username: decodeURIComponent(username) } : {}),
+    ...(password ? { password: decodeURIComponent(password) } : {}),
+    tls: scheme[1]!.toLowerCase() === 'rediss',
+  };
+}
+
+/**
+ * A connection to what `url` names. `options` are the per-connection options of ioredis
+ * (`maxRetriesPerRequest`, `enableOfflineQueue`, …); for a cluster they apply to every node's
+ * connection, and `enableOfflineQueue`/`lazyConnect` to the cluster client too.
+ */
+export function createRedis(url: string, options: RedisOptions = {}, clusterOptions: ClusterOptions = {}): RedisClient {
+  const target = redisTarget(url);
+  if (target.kind === 'server') return new Redis(url, options);
+  const redisOptions: RedisOptions = {
+    ...options,
+    ...(target.username ? { username: target.username } : {}),
+    ...(target.password ? { password: target.password } : {}),
+    ...(target.tls ? { tls: {} } : {}),
+  };
+  return new Cluster(target.nodes, {
+    redisOptions,
+    ...(options.enableOfflineQueue !== undefined ? { enableOfflineQueue: options.enableOfflineQueue } : {}),
+    ...(options.lazyConnect !== undefined ? { lazyConnect: options.lazyConnect } : {}),
+    ...clusterOptions,
+  });
+}
+
+/** A new connection like `client`, with `options` changed (Redis and Cluster spell duplicate() differently). */
+export function duplicateRedis(client: RedisClient, options: RedisOptions = {}, clusterOptions: ClusterOptions = {}): RedisClient {
+  if (client instanceof Redis) return client.duplicate(options);
+  const { enableOfflineQueue, lazyConnect, ...perNode } = options;
+  return client.duplicate([], {
+    redisOptions: { ...client.options.redisOptions, ...perNode },
+    ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+    ...(lazyConnect !== undefined ? { lazyConnect } : {}),
+    ...clusterOptions,
+  });
+}
+
+/**
+ * A connection for fenced transactions (WATCH … MULTI … EXEC), one per transaction in flight:
+ * WATCH belongs to a connection, and an EXEC on it clears every key watched there, another
+ * transaction's too. Nothing of a transaction may be sent again elsewhere, which ioredis does by
+ * default: after a reconnection it resends unanswered commands, and a Cluster client follows a
+ * MOVED, ASK, TRYAGAIN or CLUSTERDOWN by sending the whole MULTI … EXEC again to the slot's new
+ * node, where nothing is watched, so it runs unfenced. Here every such case fails the
+ * transaction instead (maxRedirections 0): the caller starts again from WATCH, after
+ * `refreshSlotsCache()` on a cluster. test/cluster/fenced-transaction.cluster.spec.ts shows both.
+ */
+export function transactionConnection(client: RedisClient): RedisClient {
+  return duplicateRedis(client, { enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 }, { maxRedirections: 0 });
+}
+
+/** Closes a connection: QUIT when it answers, else drop the sockets (QUIT would wait for a reply that never comes). */
+export async function closeRedis(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+  else client.disconnect();
+}
