@@ -5,7 +5,15 @@
  * scripts/asyncapi.ts, with its helpers passed in.
  */
 import type { z } from 'zod';
-import { lineQuerySchema, lineViewSchema, queryErrorSchema, requestQuerySchema, requestStatusSchema } from '../src/contract/queries.js';
+import {
+  lineQuerySchema,
+  lineViewSchema,
+  planChangePreviewQuerySchema,
+  planChangePreviewSchema,
+  queryErrorSchema,
+  requestQuerySchema,
+  requestStatusSchema,
+} from '../src/contract/queries.js';
 
 type Json = Record<string, unknown>;
 
@@ -32,11 +40,19 @@ const QUERIES: QuerySpec[] = [
     answer: { name: 'RequestStatus', schema: requestStatusSchema },
     summary: 'What became of a plan-change request of the account: pending, applied, rejected, failed, unknown (scheduled, cancelled).',
   },
+  {
+    id: 'planChangePreviewQueries',
+    address: 'opensim.qry.plan-change-preview.{clientAccountId}',
+    query: { name: 'PlanChangePreviewQuery', schema: planChangePreviewQuerySchema },
+    answer: { name: 'PlanChangePreview', schema: planChangePreviewSchema },
+    summary:
+      'What a plan change would do, at once or at effectiveAt: the decision (applied, scheduled, or rejected with the reason, UNKNOWN_LINE and TENANT_MISMATCH included), the envelope, thresholds, usage, overage exposure and data state after it, and the thresholds it would cross at once. Computed by the domain code of the real change on the current state.',
+  },
 ];
 
 const ERROR = { name: 'QueryError', schema: queryErrorSchema };
 const DESCRIPTION =
-  'NATS request-reply: publish the body with a reply subject (nats request). The account in the body must equal the subject\'s last token (else INVALID_PAYLOAD). One JSON object answers: the reply, or {"error": {code, message}}. Queries never write.';
+  'NATS request-reply: publish the body with a reply subject (nats request). The account in the body must equal the subject\'s last token (else INVALID_PAYLOAD). One JSON object answers: the reply, or {"error": {code, message}}. Queries never write and publish nothing.';
 
 interface Helpers {
   jsonSchema(schema: z.ZodType): Json;

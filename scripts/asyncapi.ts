@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { eventDataSchemas } from '../src/contract/events.js';
-import { cloudEventSchema, planChangeRequestSchema, resourceOrderSchema, usageRecordSchema } from '../src/contract/messages.js';
+import { cloudEventSchema, planChangeCancelSchema, planChangeRequestSchema, resourceOrderSchema, usageRecordSchema } from '../src/contract/messages.js';
 import type { EventType } from '../src/domain/index.js';
 import { queryParts } from './asyncapi-queries.js';
 
@@ -44,9 +44,18 @@ const INBOUND: InboundSpec[] = [
     channel: 'planChangeCommands',
     schema: planChangeRequestSchema,
     idField: 'requestId',
-    summary: 'Change the plan of a line ("Changer la ressource").',
+    summary: 'Change the plan of a line ("Changer la ressource"), at once or at effectiveAt.',
     description:
-      'Outcome on opensim.evt.plan-change.{clientAccountId}: applied, rejected (reason) or failed. Each requestId takes effect at most once.',
+      'Outcome on opensim.evt.plan-change.{clientAccountId}: applied, rejected (reason) or failed. With a future effectiveAt: scheduled at once (the target reserved), then exactly one final outcome: applied or rejected when due (the rules checked again), or cancelled. Each requestId takes effect at most once.',
+  },
+  {
+    name: 'PlanChangeCancel',
+    channel: 'planChangeCancelCommands',
+    schema: planChangeCancelSchema,
+    idField: 'cancelId',
+    summary: 'Cancel a scheduled plan change before it is applied.',
+    description:
+      'Outcome on opensim.evt.plan-change.{clientAccountId}: plan-change-cancel.applied, with plan-change.cancelled as the final outcome of the scheduled request (its target released), or plan-change-cancel.rejected (INVALID_PAYLOAD, TENANT_MISMATCH, NOT_SCHEDULED). A cancel and the application when due are decided on the line by one guarded write: exactly one of them wins.',
   },
   {
     name: 'ResourceOrder',
@@ -80,6 +89,13 @@ const PLAN_CHANGE_EVENTS: OutboundSpec[] = [
     summary: 'A rule refused the plan change, or the message was invalid (INVALID_PAYLOAD).',
   },
   { type: 'opensim.plan-change.failed', summary: 'Retries exhausted; the request is dead-lettered for operations.' },
+  { type: 'opensim.plan-change.scheduled', summary: 'The rules passed now; the change waits for its effectiveAt, its target reserved for the line.' },
+  { type: 'opensim.plan-change.cancelled', summary: 'The final outcome of a scheduled request that a cancel removed; its target is released.' },
+  { type: 'opensim.plan-change-cancel.applied', summary: 'The cancel removed the scheduled change.' },
+  {
+    type: 'opensim.plan-change-cancel.rejected',
+    summary: 'The cancel was refused: INVALID_PAYLOAD, TENANT_MISMATCH, or NOT_SCHEDULED (unknown, applied, rejected or cancelled request).',
+  },
 ];
 const RESOURCE_ORDER_EVENTS: OutboundSpec[] = [
   {
@@ -183,7 +199,7 @@ export function buildAsyncApi(): Json {
       title: 'OpenSIM plan changes',
       version: packageVersion(),
       description: [
-        'Plan-change requests, resource orders and usage reports in; outcomes and monitoring events out (CONTRACT.md).',
+        'Plan-change requests (at once or scheduled), their cancels, resource orders and usage reports in; outcomes and monitoring events out; queries answered (CONTRACT.md).',
         'Subjects start with the prefix `opensim` (env OPENSIM_SUBJECT_PREFIX). Inbound subjects are captured by a JetStream stream.',
         'Every inbound message gets exactly one outcome: applied, rejected (a rule said no) or failed (retries exhausted).',
         'Elements marked `x-addition: true` are this project\'s additions to CONTRACT.md (docs/domain.md); contract names are never renamed.',
@@ -196,9 +212,10 @@ export function buildAsyncApi(): Json {
     },
     channels: {
       planChangeCommands: channel('opensim.cmd.plan-change.{clientAccountId}', 'Plan-change requests of a client account.', account, ['PlanChangeRequest']),
+      planChangeCancelCommands: channel('opensim.cmd.plan-change-cancel.{clientAccountId}', 'Cancels of scheduled plan changes of a client account.', account, ['PlanChangeCancel']),
       resourceOrderCommands: channel('opensim.cmd.resource-order.{clientAccountId}', 'Resource orders of a client account.', account, ['ResourceOrder']),
       usageReports: channel('opensim.usage.{clientAccountId}', 'Usage reports of a client account.', account, ['UsageRecord']),
-      planChangeEvents: channel('opensim.evt.plan-change.{clientAccountId}', 'Outcomes of plan-change requests.', account, names(PLAN_CHANGE_EVENTS)),
+      planChangeEvents: channel('opensim.evt.plan-change.{clientAccountId}', 'Outcomes of plan-change requests and of their cancels.', account, names(PLAN_CHANGE_EVENTS)),
       resourceOrderEvents: channel('opensim.evt.resource-order.{clientAccountId}', 'Outcomes of resource orders.', account, names(RESOURCE_ORDER_EVENTS)),
       monitoring: channel(
         'opensim.mon.{clientAccountId}.{lineId}',
@@ -210,6 +227,7 @@ export function buildAsyncApi(): Json {
     },
     operations: {
       receivePlanChangeRequest: operation('receive', 'planChangeCommands', ['PlanChangeRequest'], 'Decide a plan-change request.'),
+      receivePlanChangeCancel: operation('receive', 'planChangeCancelCommands', ['PlanChangeCancel'], 'Decide a cancel of a scheduled plan change.'),
       receiveResourceOrder: operation('receive', 'resourceOrderCommands', ['ResourceOrder'], 'Record an ordered resource.'),
       receiveUsageRecord: operation('receive', 'usageReports', ['UsageRecord'], 'Add usage to the month of a line and evaluate its thresholds.'),
       sendPlanChangeOutcome: operation('send', 'planChangeEvents', names(PLAN_CHANGE_EVENTS), 'Publish the outcome of a plan-change request.'),

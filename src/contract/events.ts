@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CATEGORIES, DATA_STATES, ENVELOPE_CAUSES, PLAN_CHANGE_REASONS, RESOURCE_ORDER_REASONS, RESOURCE_STATES, THRESHOLD_NAMES } from '../domain/index.js';
+import { CATEGORIES, DATA_STATES, ENVELOPE_CAUSES, PLAN_CHANGE_CANCEL_REASONS, PLAN_CHANGE_REASONS, RESOURCE_ORDER_REASONS, RESOURCE_STATES, THRESHOLD_NAMES } from '../domain/index.js';
 import type { DataStateReason, EventType } from '../domain/index.js';
 import { instant } from './messages.js';
 
@@ -96,6 +96,49 @@ export const planChangeFailedDataSchema = z
   })
   .meta({ title: 'PlanChangeFailedData', description: 'Retries exhausted: the request is dead-lettered for operations.' });
 
+export const planChangeScheduledDataSchema = z
+  .object({
+    requestId: z.string(),
+    clientAccountId: z.string(),
+    serviceRef: z.string(),
+    lineId: z.string(),
+    category: z.enum(CATEGORIES),
+    from: planRefSchema,
+    to: planRefSchema.meta({ description: 'The target, reserved for the line until the change is applied, rejected or cancelled.' }),
+    requestedAt: instant,
+    effectiveAt: instant.meta({ description: 'When it takes effect (UTC). The rules are checked again then; the outcome follows: applied, rejected, or cancelled before it.' }),
+  })
+  .meta({ title: 'PlanChangeScheduledData' });
+
+export const planChangeCancelledDataSchema = z
+  .object({
+    requestId: z.string(),
+    clientAccountId: z.string(),
+    lineId: z.string(),
+    cancelId: z.string(),
+    cancelledAt: instant,
+  })
+  .meta({ title: 'PlanChangeCancelledData', description: 'The final outcome of a scheduled request that a cancel removed.' });
+
+export const planChangeCancelAppliedDataSchema = z
+  .object({
+    cancelId: z.string(),
+    clientAccountId: z.string(),
+    requestId: z.string(),
+    lineId: z.string(),
+  })
+  .meta({ title: 'PlanChangeCancelAppliedData' });
+
+export const planChangeCancelRejectedDataSchema = z
+  .object({
+    cancelId: z.string().nullable().meta({ description: "The cancel's cancelId, else the Nats-Msg-Id header, else null." }),
+    clientAccountId: z.string(),
+    requestId: z.string().nullable().meta({ description: 'null for an invalid payload without a usable requestId.' }),
+    reason: z.enum(PLAN_CHANGE_CANCEL_REASONS),
+    message: z.string(),
+  })
+  .meta({ title: 'PlanChangeCancelRejectedData' });
+
 export const resourceOrderAppliedDataSchema = z
   .object({
     orderId: z.string(),
@@ -178,6 +221,10 @@ export const eventDataSchemas = {
   'opensim.plan-change.applied': planChangeAppliedDataSchema,
   'opensim.plan-change.rejected': planChangeRejectedDataSchema,
   'opensim.plan-change.failed': planChangeFailedDataSchema,
+  'opensim.plan-change.scheduled': planChangeScheduledDataSchema,
+  'opensim.plan-change.cancelled': planChangeCancelledDataSchema,
+  'opensim.plan-change-cancel.applied': planChangeCancelAppliedDataSchema,
+  'opensim.plan-change-cancel.rejected': planChangeCancelRejectedDataSchema,
   'opensim.resource-order.applied': resourceOrderAppliedDataSchema,
   'opensim.resource-order.rejected': resourceOrderRejectedDataSchema,
   'opensim.envelope.recomputed': envelopeRecomputedDataSchema,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CATEGORIES, RESOURCE_STATES } from '../domain/catalog.js';
+import { CATEGORIES, type ResourceState } from '../domain/catalog.js';
 import { isInstant } from '../domain/calendar.js';
 import { LINE_STATES } from '../domain/line.js';
 
@@ -48,12 +48,15 @@ export const serviceSchema = z
   })
   .strict();
 
+/** CONTRACT.md's fixture states: a reservation belongs to a line's scheduled change, never to a fixture. */
+const SEEDED_RESOURCE_STATES = ['available', 'active'] as const satisfies readonly ResourceState[];
+
 export const resourceSchema = z
   .object({
     resourceId: reference,
     serviceRef: reference,
     productRef: reference,
-    state: z.enum(RESOURCE_STATES),
+    state: z.enum(SEEDED_RESOURCE_STATES),
   })
   .strict();
 

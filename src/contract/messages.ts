@@ -24,10 +24,24 @@ export const planChangeRequestSchema = z
     targetResourceId: reference,
     requestedAt: instant,
     requestedBy: z.string().max(256).optional(),
+    effectiveAt: instant.optional().meta({
+      description: 'When the change takes effect. Absent, or at or before the instant the request is taken in: at once. Later (up to 400 days): scheduled, its target reserved meanwhile. More than 400 days ahead: rejected INVALID_EFFECTIVE_DATE.',
+    }),
   })
   .strict()
-  .meta({ title: 'PlanChangeRequest', description: 'Change the active plan (resource) of a line: "Changer la ressource".' });
+  .meta({ title: 'PlanChangeRequest', description: 'Change the active plan (resource) of a line: "Changer la ressource", at once or at effectiveAt.' });
 export type PlanChangeRequest = z.infer<typeof planChangeRequestSchema>;
+
+export const planChangeCancelSchema = z
+  .object({
+    cancelId: messageId,
+    clientAccountId: subjectToken,
+    requestId: messageId.meta({ description: 'The scheduled plan-change request to cancel.' }),
+    requestedAt: instant,
+  })
+  .strict()
+  .meta({ title: 'PlanChangeCancel', description: 'Cancel a scheduled plan change before it is applied; its target resource is released.' });
+export type PlanChangeCancel = z.infer<typeof planChangeCancelSchema>;
 
 export const resourceOrderSchema = z
   .object({

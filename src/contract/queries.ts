@@ -1,13 +1,14 @@
 import { z } from 'zod';
-import { CATEGORIES, DATA_STATES, LINE_STATES, THRESHOLD_NAMES } from '../domain/index.js';
+import { CATEGORIES, DATA_STATES, LINE_STATES, PLAN_CHANGE_REASONS, THRESHOLD_NAMES } from '../domain/index.js';
 import { DATA_STATE_REASONS, envelopeSchema, thresholdsSchema, usageViewSchema } from './events.js';
-import { instant, messageId, subjectToken } from './messages.js';
+import { instant, messageId, planChangeRequestSchema, subjectToken } from './messages.js';
 
 /**
  * The queries of CONTRACT.md ("Additions of 2026-11-30", Queries): NATS request-reply on
- * `opensim.qry.line.<clientAccountId>` and `opensim.qry.request.<clientAccountId>`. Bodies and
- * replies are defined once here; docs/asyncapi.json is generated from them, and the HTTP API
- * (`GET /api/lines/<lineId>`) answers the same line view.
+ * `opensim.qry.line.<clientAccountId>`, `opensim.qry.request.<clientAccountId>` and
+ * `opensim.qry.plan-change-preview.<clientAccountId>`. Bodies and replies are defined once here;
+ * docs/asyncapi.json is generated from them, and the HTTP API (`GET /api/lines/<lineId>`)
+ * answers the same line view.
  *
  * Replies are not strict: consumers must accept fields added later.
  */
@@ -74,6 +75,37 @@ export const requestStatusSchema = z
   })
   .meta({ title: 'RequestStatus' });
 export type RequestStatus = z.infer<typeof requestStatusSchema>;
+
+/** A plan-change body, as upstream would send it, without having to name the request yet. */
+export const planChangePreviewQuerySchema = planChangeRequestSchema
+  .partial({ requestId: true, requestedAt: true })
+  .meta({
+    title: 'PlanChangePreviewQuery',
+    description: 'What would this plan change do, at once or at effectiveAt? A plan-change body; requestId and requestedAt may be left out (requestedAt then means now).',
+  });
+export type PlanChangePreviewQuery = z.infer<typeof planChangePreviewQuerySchema>;
+
+const PREVIEW_OUTCOMES = ['applied', 'scheduled', 'rejected'] as const;
+const PREVIEW_REASONS = PLAN_CHANGE_REASONS.filter((reason) => reason !== 'INVALID_PAYLOAD') as Exclude<(typeof PLAN_CHANGE_REASONS)[number], 'INVALID_PAYLOAD'>[];
+
+export const planChangePreviewSchema = z
+  .object({
+    outcome: z.enum(PREVIEW_OUTCOMES).meta({ description: 'What the real request would come to on the current state: applied at once, scheduled, or rejected.' }),
+    reason: z.enum(PREVIEW_REASONS).nullable().meta({ description: 'The rule that refuses it, as plan-change.rejected would say; null unless rejected.' }),
+    message: z.string().nullable().meta({ 'x-addition': true, description: 'Addition to CONTRACT.md: the rejection\'s text, as plan-change.rejected would carry it; null unless rejected.' }),
+    effectiveAt: instant.nullable().meta({ description: 'When it would take effect (UTC): now, or its effectiveAt; null if rejected.' }),
+    envelope: envelopeSchema.nullable().meta({ description: 'The envelope of the month it takes effect in, after it; null if rejected.' }),
+    thresholds: thresholdsSchema.nullable(),
+    usage: usageViewSchema.nullable().meta({ description: 'The usage of that month the figures are computed on: so far this month, or zero for a month not begun yet. null if rejected.' }),
+    overageExposureBytes: nullableBytes.meta({ description: 'max(0, blockBytes − envelope) after it; null if rejected or not applicable.' }),
+    dataStateAfter: z.enum(DATA_STATES).nullable().meta({ description: "The rules' data state after it; null if rejected." }),
+    crossedAtOnce: z.array(z.enum(THRESHOLD_NAMES)).meta({ description: 'The thresholds the change itself would cross (a downgrade below the usage so far: REDUCTION, BLOCK).' }),
+  })
+  .meta({
+    title: 'PlanChangePreview',
+    description:
+      'The decision the real change would get, computed by the same domain code on the current state, with nothing written and no event. Every rule\'s refusal (UNKNOWN_LINE and TENANT_MISMATCH included) is an outcome "rejected", not an error; a scheduled change is shown as applied at its effectiveAt on the usage of today.',
+  });
 
 export const QUERY_ERROR_CODES = ['INVALID_PAYLOAD', 'TENANT_MISMATCH', 'UNKNOWN_LINE', 'UNAVAILABLE'] as const;
 export type QueryErrorCode = (typeof QUERY_ERROR_CODES)[number];

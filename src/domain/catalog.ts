@@ -32,7 +32,12 @@ export interface Service {
   state?: string;
 }
 
-export const RESOURCE_STATES = ['available', 'active'] as const;
+/**
+ * `available`: ordered, free; `active`: a line's current plan; `reserved`: the target of a line's
+ * scheduled change, which no other line and no other change may take until it is applied,
+ * rejected or cancelled.
+ */
+export const RESOURCE_STATES = ['available', 'active', 'reserved'] as const;
 export type ResourceState = (typeof RESOURCE_STATES)[number];
 
 /** One ordered instance of a plan, attached to a service; `active` when it is a line's current plan. */

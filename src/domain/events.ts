@@ -11,7 +11,7 @@
 import type { Category } from './catalog.js';
 import type { Instant, Month } from './calendar.js';
 import type { Envelope } from './envelope.js';
-import type { PlanChangeReason, ResourceOrderReason } from './reasons.js';
+import type { PlanChangeCancelReason, PlanChangeReason, ResourceOrderReason } from './reasons.js';
 import type { DataState, ThresholdName, Thresholds } from './thresholds.js';
 import type { ResourceState } from './catalog.js';
 
@@ -57,6 +57,44 @@ export interface PlanChangeFailedData {
   lineId: string | null;
   attempts: number;
   error: string;
+}
+
+/** A change checked now and waiting for `effectiveAt`; its target is reserved meanwhile. */
+export interface PlanChangeScheduledData {
+  requestId: string;
+  clientAccountId: string;
+  serviceRef: string;
+  lineId: string;
+  category: Category;
+  from: PlanRef;
+  to: PlanRef;
+  requestedAt: Instant;
+  effectiveAt: Instant;
+}
+
+/** The final outcome of a scheduled request that a cancel removed. */
+export interface PlanChangeCancelledData {
+  requestId: string;
+  clientAccountId: string;
+  lineId: string;
+  cancelId: string;
+  cancelledAt: Instant;
+}
+
+export interface PlanChangeCancelAppliedData {
+  cancelId: string;
+  clientAccountId: string;
+  requestId: string;
+  lineId: string;
+}
+
+/** `cancelId` and `requestId` are `null` only for an invalid payload without usable ones. */
+export interface PlanChangeCancelRejectedData {
+  cancelId: string | null;
+  clientAccountId: string;
+  requestId: string | null;
+  reason: PlanChangeCancelReason;
+  message: string;
 }
 
 /** Not in CONTRACT.md: this project's shape (docs/domain.md). */
@@ -129,6 +167,10 @@ export interface EventDataByType {
   'opensim.plan-change.applied': PlanChangeAppliedData;
   'opensim.plan-change.rejected': PlanChangeRejectedData;
   'opensim.plan-change.failed': PlanChangeFailedData;
+  'opensim.plan-change.scheduled': PlanChangeScheduledData;
+  'opensim.plan-change.cancelled': PlanChangeCancelledData;
+  'opensim.plan-change-cancel.applied': PlanChangeCancelAppliedData;
+  'opensim.plan-change-cancel.rejected': PlanChangeCancelRejectedData;
   'opensim.resource-order.applied': ResourceOrderAppliedData;
   'opensim.resource-order.rejected': ResourceOrderRejectedData;
   'opensim.envelope.recomputed': EnvelopeRecomputedData;
@@ -144,6 +186,11 @@ export const SUBJECT_KIND_OF = {
   'opensim.plan-change.applied': 'plan-change',
   'opensim.plan-change.rejected': 'plan-change',
   'opensim.plan-change.failed': 'plan-change',
+  'opensim.plan-change.scheduled': 'plan-change',
+  'opensim.plan-change.cancelled': 'plan-change',
+  // CONTRACT.md puts the cancel's outcomes on the plan-change subject too.
+  'opensim.plan-change-cancel.applied': 'plan-change',
+  'opensim.plan-change-cancel.rejected': 'plan-change',
   'opensim.resource-order.applied': 'resource-order',
   'opensim.resource-order.rejected': 'resource-order',
   'opensim.envelope.recomputed': 'mon',
@@ -165,9 +212,15 @@ export function domainEvent<T extends EventType>(type: T, key: string, data: Eve
   return { key, type, subjectKind: SUBJECT_KIND_OF[type], data };
 }
 
+/** What a plan-change request came to: `scheduled` first for a scheduled one, then one final outcome. */
+export type PlanChangeOutcome = 'applied' | 'rejected' | 'failed' | 'scheduled' | 'cancelled';
+
 /**
  * Event keys. Each names the logical event, never a delivery attempt:
- * - `plan-change:<requestId>:applied|rejected|failed`, `resource-order:<orderId>:applied|rejected`
+ * - `plan-change:<requestId>:applied|rejected|failed|scheduled|cancelled`: a request has at
+ *   most one final outcome, so `applied` (or `rejected`) is the same key whether the change was
+ *   immediate or fell due
+ * - `plan-change-cancel:<cancelId>:applied|rejected`, `resource-order:<orderId>:applied|rejected`
  * - `envelope:<lineId>:<month>:<cause>`, `data-state:<lineId>:<month>:<cause>`, with cause
  *   `plan-change:<requestId>`, `usage:<usageId>`, `month-start` or `activation`
  * - `usage:<lineId>:<usageId>`
@@ -175,7 +228,8 @@ export function domainEvent<T extends EventType>(type: T, key: string, data: Eve
  *   (n > 1 only after a plan change lifted it and usage reached it again).
  */
 export const eventKeys = {
-  planChange: (requestId: string, outcome: 'applied' | 'rejected' | 'failed') => `plan-change:${requestId}:${outcome}`,
+  planChange: (requestId: string, outcome: PlanChangeOutcome) => `plan-change:${requestId}:${outcome}`,
+  planChangeCancel: (cancelId: string, outcome: 'applied' | 'rejected') => `plan-change-cancel:${cancelId}:${outcome}`,
   resourceOrder: (orderId: string, outcome: 'applied' | 'rejected') => `resource-order:${orderId}:${outcome}`,
   envelope: (lineId: string, month: Month, cause: string) => `envelope:${lineId}:${month}:${cause}`,
   dataState: (lineId: string, month: Month, cause: string) => `data-state:${lineId}:${month}:${cause}`,
@@ -200,4 +254,9 @@ export function planChangeFailed(data: PlanChangeFailedData, keyId: string = dat
 /** A `resource-order.rejected` event, also for adapters (INVALID_PAYLOAD). */
 export function resourceOrderRejected(data: ResourceOrderRejectedData, keyId: string = data.orderId ?? 'unknown'): DomainEventOf<'opensim.resource-order.rejected'> {
   return domainEvent('opensim.resource-order.rejected', eventKeys.resourceOrder(keyId, 'rejected'), data);
+}
+
+/** A `plan-change-cancel.rejected` event, also for adapters (INVALID_PAYLOAD): `keyId` when the message has no usable `cancelId`. */
+export function planChangeCancelRejected(data: PlanChangeCancelRejectedData, keyId: string = data.cancelId ?? 'unknown'): DomainEventOf<'opensim.plan-change-cancel.rejected'> {
+  return domainEvent('opensim.plan-change-cancel.rejected', eventKeys.planChangeCancel(keyId, 'rejected'), data);
 }

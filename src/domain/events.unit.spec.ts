@@ -26,9 +26,18 @@ describe('events for adapters', () => {
     expect(domain.resourceOrderRejected(data).key).toBe('resource-order:unknown:rejected');
   });
 
+  it('given a cancel payload without cancelId, when rejected, then the key falls back to the supplied id', () => {
+    const data = { cancelId: null, clientAccountId: 'ACME', requestId: null, reason: 'INVALID_PAYLOAD' as const, message: 'bad' };
+    expect(domain.planChangeCancelRejected(data, 'seq-9')).toEqual({ key: 'plan-change-cancel:seq-9:rejected', type: 'opensim.plan-change-cancel.rejected', subjectKind: 'plan-change', data });
+    expect(domain.planChangeCancelRejected(data).key).toBe('plan-change-cancel:unknown:rejected');
+  });
+
   it('every event type has a subject family, and the reason lists hold the contract codes', () => {
-    expect(Object.values(domain.SUBJECT_KIND_OF).sort()).toEqual(['mon', 'mon', 'mon', 'mon', 'plan-change', 'plan-change', 'plan-change', 'resource-order', 'resource-order']);
-    expect(domain.PLAN_CHANGE_REASONS).toHaveLength(9);
+    // The cancel's outcomes and the scheduled request's go on the plan-change subject (CONTRACT.md).
+    expect(Object.values(domain.SUBJECT_KIND_OF).sort()).toEqual([...Array(4).fill('mon'), ...Array(7).fill('plan-change'), 'resource-order', 'resource-order']);
+    expect(domain.PLAN_CHANGE_REASONS).toHaveLength(11);
+    expect(domain.PLAN_CHANGE_REASONS).toEqual(expect.arrayContaining(['CHANGE_ALREADY_SCHEDULED', 'INVALID_EFFECTIVE_DATE']));
+    expect(domain.PLAN_CHANGE_CANCEL_REASONS).toEqual(['INVALID_PAYLOAD', 'TENANT_MISMATCH', 'NOT_SCHEDULED']);
     expect(domain.RESOURCE_ORDER_REASONS).toContain('RESOURCE_CONFLICT');
     expect(domain.USAGE_REASONS).toContain('UNKNOWN_LINE');
   });

@@ -69,6 +69,7 @@ export interface LineViewSource {
   clientAccountId: string;
   month: LineMonth | null;
   enforcement: Enforcement | null;
+  /** The line's pending change as the view shows it: `scheduledChangeView(line)`. */
   scheduledChange: ScheduledChangeView | null;
   version: number;
   updatedAt: Instant | null;

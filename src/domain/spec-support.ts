@@ -2,6 +2,7 @@
  * Givens shared by the domain specs: the catalogue of the source document, one client account
  * (ACME) with a line on the 20 GiB plan since October 2026, and another account (GLOBEX).
  */
+import { normaliseInstant } from './calendar.js';
 import type { Product, ProductCatalog, Resource, Service } from './catalog.js';
 import type { ChangePlanCommand, ChangePlanState } from './change-plan.js';
 import type { DomainEvent, EventType } from './events.js';
@@ -62,6 +63,26 @@ export function aChangePlanCommand(overrides: Partial<ChangePlanCommand> = {}): 
     lineId: 'L1',
     targetResourceId: 'R-5',
     requestedAt: '2026-11-15T09:59:00+01:00',
+    ...overrides,
+  };
+}
+
+/** 1 December 2026, 00:00 Paris: the start of next month for the specs' 15 November. */
+export const DEC_1 = '2026-12-01T00:00:00+01:00';
+
+/** L1 with `aChangePlanCommand()` scheduled for `effectiveAt` (R-5 reserved), as `changePlan` leaves it on 15 November. */
+export function aScheduledLine(effectiveAt = DEC_1, overrides: Partial<Line> = {}): Line {
+  return {
+    ...aLine(),
+    scheduledChange: {
+      requestId: 'req-1',
+      clientAccountId: 'ACME',
+      serviceRef: ACME.serviceRef,
+      to: { resourceId: 'R-5', productRef: FIVE.productRef },
+      effectiveAt: normaliseInstant(effectiveAt),
+      requestedAt: '2026-11-15T09:59:00+01:00',
+      scheduledAt: '2026-11-15T09:00:00.000Z',
+    },
     ...overrides,
   };
 }

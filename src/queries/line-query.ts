@@ -1,6 +1,6 @@
 import type { Clock } from '../app/clock.js';
 import { queryError, type QueryError } from '../contract/queries.js';
-import { lineView, type LineView, type Product, type ScheduledChangeView } from '../domain/index.js';
+import { lineView, scheduledChangeView, type LineView, type Product } from '../domain/index.js';
 import type { Collections, LineDocument } from '../store/documents.js';
 import type { References } from '../store/plan-change-store.js';
 import { toRecord } from '../store/strip.js';
@@ -41,27 +41,17 @@ async function productsOf(deps: LineReadDeps, docs: readonly LineDocument[]): Pr
   return Object.fromEntries(found.map((p) => [p._id, toRecord(p) as Product]));
 }
 
-/**
- * The document fields the view derives from. `updatedAt` and `scheduledChange` are being added
- * to line documents (the lead's guarded write, issue 15): read when present, `null` until then.
- */
+/** The document fields the view derives from; `updatedAt` is absent on a line not written since it was seeded. */
 function sourceOf(doc: LineDocument) {
-  const extra = doc as LineDocument & { updatedAt?: string | null; scheduledChange?: ScheduledChangeView | null };
   return {
     line: doc.line,
     clientAccountId: doc.clientAccountId,
     month: doc.month,
     enforcement: doc.enforcement ?? null,
-    scheduledChange: scheduledChangeOf(extra.scheduledChange),
+    scheduledChange: scheduledChangeView(doc.line),
     version: doc.version,
-    updatedAt: extra.updatedAt ?? null,
+    updatedAt: doc.updatedAt ?? null,
   };
-}
-
-/** Only the contract's fields: the stored record may carry more (the reservation, the request). */
-function scheduledChangeOf(stored: ScheduledChangeView | null | undefined): ScheduledChangeView | null {
-  if (!stored) return null;
-  return { requestId: stored.requestId, to: { resourceId: stored.to.resourceId, productRef: stored.to.productRef }, effectiveAt: stored.effectiveAt };
 }
 
 export function isQueryError(value: object): value is QueryError {

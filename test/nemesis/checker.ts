@@ -47,6 +47,7 @@ export function expectedOutcomes(workload: Workload): { outcomes: Map<string, Ex
       request.requestedAt,
     );
     if (result.outcome === 'duplicate') continue;
+    if (result.outcome === 'scheduled') throw new Error(`request '${request.requestId}': the nemesis workload sends no effectiveAt, nothing is scheduled`);
     outcomes.set(request.requestId, { outcome: result.outcome, reason: result.outcome === 'rejected' ? result.reason : null });
     decided.set(request.lineId, [...(decided.get(request.lineId) ?? []), request.requestId]);
     if (result.outcome === 'applied') {
