@@ -5,6 +5,7 @@ import { envelopeRecomputedDataSchema, thresholdCrossedDataSchema } from '../con
 import type { CloudEvent } from '../contract/messages.js';
 import { decideAlert, type AlertTrigger } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
+import { rereadWhileLost, writeLine } from '../store/line-writes.js';
 import { ensureStreams } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import type { LineDocument } from '../store/documents.js';
@@ -21,7 +22,6 @@ export type AlertsPipeline = Pick<Pipeline, 'collections' | 'outbox' | 'clock'>;
 type AlertLine = Pick<LineDocument, '_id' | 'version' | 'clientAccountId' | 'line' | 'month' | 'enforcement'>;
 
 const MAX_NAK_DELAY_MS = 30_000;
-const ROUNDS = 20;
 
 /**
  * The threshold-alert consumer: its own durable consumer on the monitoring events
@@ -104,7 +104,7 @@ export class ThresholdAlerts implements Role {
     if (trigger.type === 'opensim.threshold.crossed' && msg.info.redeliveryCount === 1) this.context.metrics.thresholdCrossed(trigger.data.threshold);
     const c = this.pipeline.collections;
     const { logger } = this.context;
-    for (let round = 1; round <= ROUNDS; round++) {
+    await rereadWhileLost(`enforcement of line '${trigger.data.lineId}'`, async () => {
       const line = (await c.lines.findOne({ _id: trigger.data.lineId }, { projection: { version: 1, clientAccountId: 1, line: 1, month: 1, enforcement: 1 } })) as AlertLine | null;
       if (!line) return;
       const now = this.pipeline.clock().toISOString();
@@ -115,23 +115,19 @@ export class ThresholdAlerts implements Role {
       }
       if (decision.enforcement) {
         const outbox = decision.events.map((e) => toOutboxEntry(this.names.prefix, e, now));
-        const written = await c.lines.findOneAndUpdate(
-          { _id: line._id, version: line.version },
-          { $set: { enforcement: decision.enforcement }, $inc: { version: 1 }, $push: { outbox: { $each: outbox } } },
-          { projection: { _id: 1 } },
-        );
-        if (!written) continue; // the line changed meanwhile: decide again on what it is now
+        const written = await writeLine(c, { lineId: line._id, version: line.version, set: { enforcement: decision.enforcement }, outbox }, now);
+        // The line changed meanwhile: decide again on what it is now.
+        if (written.status !== 'committed') return 'lost';
         const change = decision.events[0]?.data;
         logger.info({ eventId: trigger.id, lineId: line._id, clientAccountId: line.clientAccountId, from: change?.from, to: change?.to, reason: change?.reason }, 'data state enforced');
-        await this.pipeline.outbox.flushQuietly(c.lines, line._id);
+        await this.pipeline.outbox.flushQuietly(c.lines, line._id, written.outbox);
       }
       if (decision.warning) {
         const warned = await this.warnings.deliver(msg, decision.warning, { msisdn: line.line.msisdn ?? null }, now);
         if (warned) logger.info({ eventId: trigger.id, lineId: line._id, clientAccountId: line.clientAccountId, threshold: decision.warning.threshold, channel: this.notifier.channel, msisdn: line.line.msisdn }, 'line user warned');
       }
       return;
-    }
-    throw new Error(`line '${trigger.data.lineId}' kept changing for ${ROUNDS} rounds`);
+    });
   }
 
   async stop(): Promise<void> {

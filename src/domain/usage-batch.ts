@@ -13,7 +13,7 @@
  * of a month earlier than `state.month`: those belong to that month's archived record, which it
  * decides in a separate call.
  */
-import { parisMonth, type Instant } from './calendar.js';
+import { parisMonth, type Instant, type Month } from './calendar.js';
 import type { DomainEvent } from './events.js';
 import type { LineMonth } from './line-month.js';
 import type { UsageReason } from './reasons.js';
@@ -85,4 +85,13 @@ export function recordUsageBatch(commands: readonly RecordUsageCommand[], state:
     }
   }
   return result;
+}
+
+/**
+ * Where a report of `month` is counted: on the line's own record, or — for a month the line has
+ * already left (its record is of a later month) — on that month's archived record, which keeps
+ * counting late usage without touching the current month's thresholds.
+ */
+export function countedOn(lineRecordMonth: Month | null, month: Month): 'line' | 'archive' {
+  return lineRecordMonth !== null && month < lineRecordMonth ? 'archive' : 'line';
 }

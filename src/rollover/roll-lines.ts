@@ -3,7 +3,7 @@ import { coalesceUsageUpdated, rollMonth, type Instant, type LineMonth, type Mon
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import { publishOutboxes } from '../relay/publish-outboxes.js';
 import type { Collections, LineDocument, OutboxEntry } from '../store/documents.js';
-import { findOneAndUpdateEach } from '../store/guarded-updates.js';
+import { rereadWhileLost, writeLines } from '../store/line-writes.js';
 import { archiveMonths } from '../store/month-archive.js';
 import type { References } from '../store/plan-change-store.js';
 import { toRecord } from '../store/strip.js';
@@ -26,8 +26,6 @@ export interface RolloverProgress {
 }
 
 type RollingLine = Pick<LineDocument, '_id' | 'version' | 'clientAccountId' | 'line' | 'month' | 'usageNotice'>;
-
-const ROUNDS = 20;
 
 /**
  * Opens `month` on every line that has not opened it yet: archive the month it leaves, new
@@ -70,8 +68,7 @@ async function rollPage(deps: RolloverDeps, page: RollingLine[], month: Month, n
   const c = deps.collections;
   let todo = page;
   let rolled = 0;
-  for (let round = 1; todo.length > 0; round++) {
-    if (round > ROUNDS) throw new Error(`rollover: ${todo.length} lines still written by others after ${ROUNDS} rounds`);
+  return rereadWhileLost(`rollover of ${page.length} lines to ${month}`, async () => {
     const products = await catalogOf(deps.references, todo);
     const writes: { line: RollingLine; record: LineMonth; notice: LineDocument['usageNotice']; outbox: OutboxEntry[] }[] = [];
     for (const line of todo) {
@@ -81,25 +78,19 @@ async function rollPage(deps: RolloverDeps, page: RollingLine[], month: Month, n
       const coalesced = coalesceUsageUpdated({ notice: line.usageNotice ?? null, current: { record: decided.month, lastUsageId: null }, closed, now, intervalMs: deps.usageUpdatedIntervalMs });
       writes.push({ line, record: decided.month, notice: coalesced.notice, outbox: [...coalesced.events, ...decided.events].map((e) => toOutboxEntry(deps.prefix, e, now)) });
     }
-    if (writes.length === 0) break;
+    if (writes.length === 0) return rolled;
     // The month each line leaves is kept before the write that leaves it.
     await archiveMonths(c, writes.filter((w) => w.line.month).map((w) => ({ from: w.line, record: w.line.month! })));
-    const after = await findOneAndUpdateEach(
-      c.lines,
-      writes.map((w) => ({
-        filter: { _id: w.line._id, version: w.line.version },
-        update: { $set: { month: w.record, usageNotice: w.notice, updatedAt: now }, $inc: { version: 1 }, $push: { outbox: { $each: w.outbox } } },
-      })),
-      { projection: { outbox: 1 } },
-    );
-    const done = after.filter((doc): doc is NonNullable<typeof doc> => doc !== null);
+    const results = await writeLines(c, writes.map((w) => ({ lineId: w.line._id, version: w.line.version, set: { month: w.record, usageNotice: w.notice }, outbox: w.outbox })), now);
+    const done = results.flatMap((r) => (r.status === 'committed' ? [{ _id: r.lineId, outbox: r.outbox }] : []));
     rolled += done.length;
     await publishOutboxes(deps.js(), c.lines, done);
     // Written meanwhile by someone else (usage, a plan change): read again and decide again (maybe rolled already).
-    const lost = writes.filter((_, k) => after[k] === null).map((w) => w.line._id);
-    todo = lost.length === 0 ? [] : ((await c.lines.find({ _id: { $in: lost } }, { projection: { version: 1, clientAccountId: 1, line: 1, month: 1, usageNotice: 1 } }).toArray()) as RollingLine[]);
-  }
-  return rolled;
+    const lost = results.filter((r) => r.status !== 'committed').map((r) => r.lineId);
+    if (lost.length === 0) return rolled;
+    todo = (await c.lines.find({ _id: { $in: lost } }, { projection: { version: 1, clientAccountId: 1, line: 1, month: 1, usageNotice: 1 } }).toArray()) as RollingLine[];
+    return 'lost';
+  });
 }
 
 async function catalogOf(references: References, lines: RollingLine[]): Promise<ProductCatalog> {

@@ -12,11 +12,10 @@ import {
   type ResourceDocument,
   type ServiceDocument,
 } from './documents.js';
+import { writeLine, type LineWriteResult } from './line-writes.js';
 import { ReferenceCache } from './reference-cache.js';
 import { insertOnce } from './insert-once.js';
 import { toRecord } from './strip.js';
-
-const DUPLICATE_KEY = 11000;
 
 export interface LoadedPlanChange {
   state: ChangePlanState;
@@ -90,35 +89,30 @@ export interface LineCommit {
   now: string;
 }
 
-/** `lost`: the line changed since it was read. `held`: another line holds the target (MongoDB's unique index said so). */
-export type CommitResult = 'committed' | 'lost' | 'held';
-
 /**
  * The commit point of every decision about a request on a line — applied, rejected or failed:
- * one update guarded by the version the decision was made on, with the decision, the state it
- * changes and its events (outbox). A writer that decided on a state that is no longer the line's
- * (it stalled past its job lock, say) finds the guard lost and decides again on what is there.
- * A failure is recorded but does not count as decided for the domain: a later message with the
- * same request id (a resend, `opensim dlq retry`) is a new decision.
+ * the line's one guarded write (line-writes.ts), with the decision, the state it changes and
+ * its events. A writer that decided on a state that is no longer the line's (it stalled past
+ * its job lock, say) finds the guard lost and decides again on what is there. A failure is
+ * recorded but does not count as decided for the domain: a later message with the same
+ * request id (a resend, `opensim dlq retry`) is a new decision.
  */
-export async function commitOnLine(c: Collections, lineDoc: Pick<LineDocument, '_id' | 'version'>, commit: LineCommit): Promise<CommitResult> {
+export async function commitOnLine(c: Collections, lineDoc: Pick<LineDocument, '_id' | 'version'>, commit: LineCommit): Promise<LineWriteResult> {
   const { decision, change } = commit;
-  const decided = decision.outcome === 'failed' ? {} : { decidedRequestIds: { $each: [decision.requestId], $slice: -DECIDED_REQUEST_IDS_KEPT } };
-  try {
-    const updated = await c.lines.findOneAndUpdate(
-      { _id: lineDoc._id, version: lineDoc.version },
-      {
-        $set: { ...(change ? { line: change.line, month: change.month, holds: [change.line.activeResourceId] } : {}), updatedAt: commit.now },
-        $inc: { version: 1 },
-        $push: { ...decided, decisions: { $each: [decision], $slice: -DECIDED_REQUEST_IDS_KEPT }, outbox: { $each: commit.outbox } },
+  return writeLine(
+    c,
+    {
+      lineId: lineDoc._id,
+      version: lineDoc.version,
+      set: change ? { line: change.line, month: change.month, holds: [change.line.activeResourceId] } : {},
+      push: {
+        ...(decision.outcome === 'failed' ? {} : { decidedRequestIds: { $each: [decision.requestId], $slice: -DECIDED_REQUEST_IDS_KEPT } }),
+        decisions: { $each: [decision], $slice: -DECIDED_REQUEST_IDS_KEPT },
       },
-      { returnDocument: 'after', projection: { _id: 1 } },
-    );
-    return updated ? 'committed' : 'lost';
-  } catch (err) {
-    if ((err as { code?: number }).code === DUPLICATE_KEY && /holds/.test(String((err as Error).message))) return 'held';
-    throw err;
-  }
+      outbox: commit.outbox,
+    },
+    commit.now,
+  );
 }
 
 /** The decision a line holds about a request, if it is still in its bounded list. */

@@ -1,7 +1,7 @@
 import { MongoBulkWriteError, type AnyBulkWriteOperation } from 'mongodb';
 import type { LineMonth, Month } from '../domain/index.js';
 import type { Collections, DeadLetterDocument, LineDocument, OutboxEntry } from './documents.js';
-import { findOneAndUpdateEach } from './guarded-updates.js';
+import { writeLines } from './line-writes.js';
 import { insertOnce } from './insert-once.js';
 import { lineMonthKey, type LineMonthDocument, type UsageClaimDocument, type UsageCommit } from './monitoring-documents.js';
 
@@ -86,26 +86,19 @@ export interface LineUsageCommit {
 }
 
 /**
- * The commit point of a usage batch on each line: one version-guarded update per line. A line
- * written meanwhile by someone else (a plan change, another batch) is not committed (`lost`)
- * and is decided again. Returns the committed lines with their whole pending outbox.
+ * The commit point of a usage batch on each line: the line's one guarded write (line-writes.ts)
+ * per line. A line written meanwhile by someone else (a plan change, another batch) is not
+ * committed (`lost`) and is decided again. Returns the committed lines with their whole pending outbox.
  */
 export async function commitLineUsage(c: Collections, commits: readonly LineUsageCommit[], now: string): Promise<{ committed: Pick<LineDocument, '_id' | 'outbox'>[]; lost: string[] }> {
-  const after = await findOneAndUpdateEach(
-    c.lines,
-    commits.map((commit) => ({
-      filter: { _id: commit.lineId, version: commit.version },
-      update: {
-        $set: { month: commit.month, usageNotice: commit.usageNotice, updatedAt: now },
-        $inc: { version: 1 },
-        $push: { usagePending: commit.pending, outbox: { $each: commit.outbox } },
-      },
-    })),
-    { projection: { outbox: 1 } },
+  const results = await writeLines(
+    c,
+    commits.map((commit) => ({ lineId: commit.lineId, version: commit.version, set: { month: commit.month, usageNotice: commit.usageNotice }, push: { usagePending: commit.pending }, outbox: commit.outbox })),
+    now,
   );
   return {
-    committed: after.filter((doc): doc is NonNullable<typeof doc> => doc !== null),
-    lost: commits.filter((_, k) => after[k] === null).map((commit) => commit.lineId),
+    committed: results.flatMap((r) => (r.status === 'committed' ? [{ _id: r.lineId, outbox: r.outbox }] : [])),
+    lost: results.filter((r) => r.status !== 'committed').map((r) => r.lineId),
   };
 }
 

@@ -5,8 +5,10 @@ import { dueUsageUpdated, type LineMonth } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import { publishOutboxes } from '../relay/publish-outboxes.js';
 import type { LineDocument } from '../store/documents.js';
-import { findOneAndUpdateEach } from '../store/guarded-updates.js';
+import { rereadWhileLost, writeLines, type LineWrite } from '../store/line-writes.js';
 import { lineMonthKey } from '../store/monitoring-documents.js';
+
+type NoticeLine = Pick<LineDocument, '_id' | 'version' | 'month' | 'usageNotice'>;
 
 /** Lines looked at per pass, at most: a pass that finds a full page runs again at once. */
 const PAGE = 500;
@@ -59,28 +61,34 @@ export class UsageNotices implements Role {
   async sweep(): Promise<number> {
     const c = this.pipeline.collections;
     const now = this.pipeline.clock().toISOString();
-    const due = (await c.lines
-      .find({ 'usageNotice.dueAt': { $lte: now } }, { projection: { version: 1, month: 1, usageNotice: 1 } })
-      .limit(PAGE)
-      .toArray()) as Pick<LineDocument, '_id' | 'version' | 'month' | 'usageNotice'>[];
-    if (due.length === 0) return 0;
+    const projection = { version: 1, month: 1, usageNotice: 1 };
+    let todo = (await c.lines.find({ 'usageNotice.dueAt': { $lte: now } }, { projection }).limit(PAGE).toArray()) as NoticeLine[];
+    const looked = todo.length;
     const prefix = this.context.config.OPENSIM_SUBJECT_PREFIX;
-    const ops = [];
-    for (const line of due) {
-      const notice = line.usageNotice ?? null;
-      // The held-back update of a month the line has left is built from that month's archive.
-      const record: LineMonth | null = notice && line.month?.month !== notice.month ? ((await c.lineMonths.findOne({ _id: lineMonthKey(line._id, notice.month) }))?.record ?? null) : (line.month ?? null);
-      const decided = dueUsageUpdated(notice, record, now);
-      const update = decided
-        ? { $set: { usageNotice: decided.notice, updatedAt: now }, $inc: { version: 1 }, $push: { outbox: toOutboxEntry(prefix, decided.event, now) } }
-        : // Nothing to build it from (its month's record is gone): drop the notice rather than retry forever.
-          { $set: { usageNotice: notice ? { ...notice, dueAt: null } : null, updatedAt: now }, $inc: { version: 1 } };
-      ops.push({ filter: { _id: line._id, version: line.version }, update });
-    }
-    // A line written meanwhile is left to the next pass (its notice is still due).
-    const written = await findOneAndUpdateEach(c.lines, ops as never, { projection: { outbox: 1 } });
-    await publishOutboxes(this.context.connections.nats()?.jetstream(), c.lines, written.filter((doc) => doc !== null));
-    return due.length;
+    await rereadWhileLost(`held-back usage.updated of ${looked} lines`, async () => {
+      const writes: LineWrite[] = [];
+      for (const line of todo) {
+        const notice = line.usageNotice ?? null;
+        // Sent meanwhile by another process (the line was written since the page was read).
+        if (!notice?.dueAt || notice.dueAt > now) continue;
+        // The held-back update of a month the line has left is built from that month's archive.
+        const record: LineMonth | null = line.month?.month !== notice.month ? ((await c.lineMonths.findOne({ _id: lineMonthKey(line._id, notice.month) }))?.record ?? null) : (line.month ?? null);
+        const decided = dueUsageUpdated(notice, record, now);
+        writes.push(
+          decided
+            ? { lineId: line._id, version: line.version, set: { usageNotice: decided.notice }, outbox: [toOutboxEntry(prefix, decided.event, now)] }
+            : // Nothing to build it from (its month's record is gone): drop the notice rather than retry forever.
+              { lineId: line._id, version: line.version, set: { usageNotice: { ...notice, dueAt: null } }, outbox: [] },
+        );
+      }
+      const results = await writeLines(c, writes, now);
+      await publishOutboxes(this.context.connections.nats()?.jetstream(), c.lines, results.flatMap((r) => (r.status === 'committed' ? [{ _id: r.lineId, outbox: r.outbox }] : [])));
+      const lost = results.filter((r) => r.status !== 'committed').map((r) => r.lineId);
+      if (lost.length === 0) return looked;
+      todo = (await c.lines.find({ _id: { $in: lost } }, { projection }).toArray()) as NoticeLine[];
+      return 'lost';
+    });
+    return looked;
   }
 
   async stop(): Promise<void> {

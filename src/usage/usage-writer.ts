@@ -29,6 +29,7 @@ import { randomUUID } from 'node:crypto';
 import type { UsageRecord } from '../contract/messages.js';
 import {
   coalesceUsageUpdated,
+  countedOn,
   recordUsageBatch,
   usageUpdated,
   type DomainEvent,
@@ -41,7 +42,8 @@ import {
 } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import { publishOutboxes } from '../relay/publish-outboxes.js';
-import type { Collections, DeadLetterDocument } from '../store/documents.js';
+import type { Collections, DeadLetterDocument, LineDocument } from '../store/documents.js';
+import { rereadWhileLost } from '../store/line-writes.js';
 import type { References } from '../store/plan-change-store.js';
 import { archiveMonth } from '../store/month-archive.js';
 import { toRecord } from '../store/strip.js';
@@ -58,7 +60,7 @@ import {
   type LineUsageCommit,
   type UsageLine,
 } from '../store/usage-store.js';
-import type { UsageCommit } from '../store/monitoring-documents.js';
+import type { LineMonthDocument, UsageCommit } from '../store/monitoring-documents.js';
 import type { JetStreamClient } from 'nats';
 import { failpoint } from '../workers/failpoints.js';
 
@@ -97,12 +99,30 @@ export interface BatchResult {
   events: number;
 }
 
-/** Rounds of re-reading lines written meanwhile by someone else, before the batch is retried whole. */
-const MAX_ROUNDS = 20;
+/** What one attempt at a batch has done so far, step after step. */
+interface Attempt {
+  id: string;
+  now: Instant;
+  /** Usage ids whose claim an earlier attempt of the same message inserted (it marks them when it counts them). */
+  resumed: Set<string>;
+  /** Another attempt may have counted some of these: a message delivered before, or one its ack wait may have passed on. */
+  redelivered: boolean;
+  oldest: number;
+  duplicates: number;
+  counted: Set<string>;
+  rejected: Map<string, { message: UsageMessage; rejection: UsageRejection }>;
+  /** Counted by an earlier attempt that did not settle: settled by this one. */
+  settleAlso: Set<string>;
+  /** `usagePending` entries to pull once settled, per line and per archive. */
+  pullFromLines: Map<string, Set<string>>;
+  pullFromArchives: Map<string, Set<string>>;
+  committedLines: Pick<LineDocument, '_id' | 'outbox'>[];
+  committedArchives: string[];
+}
+
+type Lap = (step: 'load' | 'decide' | 'commit') => void;
 
 export async function writeUsageBatch(deps: UsageWriterDeps, messages: readonly UsageMessage[], now: Instant): Promise<BatchResult> {
-  const c = deps.collections;
-  const attempt = randomUUID();
   const ms = { claim: 0, load: 0, decide: 0, commit: 0, settle: 0, publish: 0 };
   let mark = Date.now();
   const lap = (step: keyof typeof ms) => {
@@ -110,139 +130,183 @@ export async function writeUsageBatch(deps: UsageWriterDeps, messages: readonly 
     ms[step] += at - mark;
     mark = at;
   };
-
-  // 1. Claims. Within the batch, the first message of a usage id is its candidate owner.
-  const candidates = new Map<string, UsageMessage>();
-  let duplicates = 0;
-  for (const message of messages) {
-    if (candidates.has(message.record.usageId)) duplicates += 1;
-    else candidates.set(message.record.usageId, message);
-  }
-  const existing = await insertClaims(c, attempt, [...candidates.values()].map((m) => ({ usageId: m.record.usageId, seq: m.seq, lineId: m.record.lineId, month: m.month })), now);
-  /** Claims of these messages inserted by an earlier attempt: if this one counts them, it marks them. */
-  const resumed = new Set<string>();
-  for (const claim of existing) {
-    const message = candidates.get(claim._id)!;
-    // Ours (an earlier attempt of the same message) goes on, even if settled: its pending entry may need pulling.
-    if (claim.seq !== message.seq) {
-      candidates.delete(claim._id);
-      duplicates += 1;
-    } else resumed.add(claim._id);
-  }
+  const attempt: Attempt = {
+    id: randomUUID(), now, resumed: new Set(), redelivered: false, oldest: Math.min(...messages.map((m) => m.receivedAt)), duplicates: 0,
+    counted: new Set(), rejected: new Map(), settleAlso: new Set(), pullFromLines: new Map(), pullFromArchives: new Map(), committedLines: [], committedArchives: [],
+  };
+  let todo = await claim(deps, attempt, messages);
   failpoint('usage:after-claims');
   lap('claim');
-
-  // 2. Commits, round after round for the lines someone else wrote meanwhile.
-  const oldest = Math.min(...messages.map((m) => m.receivedAt));
-  const redelivered = resumed.size > 0 || messages.some((m) => m.redelivered);
-  let todo = [...candidates.values()];
-  const counted = new Set<string>();
-  const rejected = new Map<string, { message: UsageMessage; rejection: UsageRejection }>();
-  const settleAlso = new Set<string>();
-  const pullFromLines = new Map<string, Set<string>>();
-  const pullFromArchives = new Map<string, Set<string>>();
-  const committedLines: { _id: string; outbox?: DeadLetterDocument['outbox'] }[] = [];
-  const committedArchives: string[] = [];
-  for (let round = 1; todo.length > 0; round++) {
-    if (round > MAX_ROUNDS) throw new Error(`usage batch: lines still written by others after ${MAX_ROUNDS} rounds`);
-    const lines = await loadUsageLines(c, unique(todo.map((m) => m.record.lineId)));
-    const archiveKeys = todo.filter((m) => isArchived(lines.get(m.record.lineId), m.month)).map((m) => lineMonthKey(m.record.lineId, m.month));
-    const archives = await loadArchivedMonths(c, unique(archiveKeys));
-    // Another attempt of one of these messages can only have run if one was delivered before, or
-    // if its ack wait may have expired (then JetStream redelivers it, maybe to another process).
-    const mayOverlap = redelivered || Date.now() - oldest > deps.ackWaitMs / 2;
-    const settled = mayOverlap ? await settledClaims(c, todo.map((m) => m.record.usageId)) : new Set<string>();
-    const products = await catalogOf(deps.references, [...lines.values()]);
-    lap('load');
-
-    // What an earlier attempt committed and did not settle: counted already; settled by us.
-    const remaining: UsageMessage[] = [];
-    for (const message of todo) {
-      const id = message.record.usageId;
-      const line = lines.get(message.record.lineId);
-      const archiveKey = lineMonthKey(message.record.lineId, message.month);
-      const holder = isArchived(line, message.month) ? archives.get(archiveKey)?.usagePending : line?.usagePending;
-      const entry = holder?.find((p) => p.usageIds.includes(id));
-      if (entry) {
-        // Every id of that entry is counted: settle them all (again, maybe) before pulling it.
-        for (const other of entry.usageIds) settleAlso.add(other);
-        addTo(isArchived(line, message.month) ? pullFromArchives : pullFromLines, isArchived(line, message.month) ? archiveKey : message.record.lineId, entry.commit);
-        duplicates += 1;
-      } else if (settled.has(id)) duplicates += 1;
-      else remaining.push(message);
-    }
-
-    const lineCommits: LineUsageCommit[] = [];
-    const lost: UsageMessage[] = [];
-    const byTarget = groupBy(remaining, (m) => (isArchived(lines.get(m.record.lineId), m.month) ? `A|${lineMonthKey(m.record.lineId, m.month)}` : `L|${m.record.lineId}`));
-    for (const [target, group] of byTarget) {
-      const lineId = group[0]!.record.lineId;
-      const line = lines.get(lineId) ?? null;
-      const archive = target.startsWith('A|') ? (archives.get(target.slice(2)) ?? null) : undefined;
-      const decided = recordUsageBatch(
-        group.map((m) => m.record),
-        { line: line?.line ?? null, service: line ? { serviceRef: line.serviceRef, clientAccountId: line.clientAccountId } : null, products, month: archive !== undefined ? (archive?.record ?? null) : (line?.month ?? null), recordedUsageIds: [] },
-        now,
-      );
-      for (const rejection of decided.rejected) rejected.set(rejection.usageId, { message: group.find((m) => m.record.usageId === rejection.usageId)!, rejection });
-      if (decided.recorded.length === 0 || !line || !decided.month) continue;
-      const pending: UsageCommit = { commit: `${attempt}:${lineId}`, usageIds: decided.recorded };
-
-      if (archive !== undefined) {
-        const events: DomainEvent[] = [...decided.events, usageUpdated(decided.month, decided.lastUsageId!)];
-        const won = await commitArchiveUsage(c, { key: target.slice(2), lineId, clientAccountId: line.clientAccountId, version: archive?.version ?? null, record: decided.month, pending, outbox: entries(deps.prefix, events, now) });
-        if (won) {
-          decided.recorded.forEach((id) => counted.add(id));
-          addTo(pullFromArchives, target.slice(2), pending.commit);
-          committedArchives.push(target.slice(2));
-        } else lost.push(...group.filter((m) => decided.recorded.includes(m.record.usageId)));
-        continue;
-      }
-
-      // A month the line leaves is archived before the line write that leaves it.
-      for (const closed of decided.closed) await archiveMonth(c, line, closed.record);
-      const notice = line.usageNotice ?? null;
-      const pendingRecord = notice?.dueAt && notice.month !== decided.month.month && !decided.closed.some((cl) => cl.record.month === notice.month) ? await archivedRecord(c, lineId, notice.month) : null;
-      const coalesced = coalesceUsageUpdated({ notice, current: { record: decided.month, lastUsageId: decided.lastUsageId }, closed: decided.closed, pendingRecord, now, intervalMs: deps.usageUpdatedIntervalMs });
-      lineCommits.push({ lineId, version: line.version, month: decided.month, usageNotice: coalesced.notice, pending, outbox: entries(deps.prefix, [...decided.events, ...coalesced.events], now) });
-      if (coalesced.notice?.dueAt) deps.onNoticeDue?.(coalesced.notice.dueAt);
-    }
-
-    lap('decide');
-    const result = await commitLineUsage(c, lineCommits, now);
-    failpoint('usage:after-commit');
-    const lostLines = new Set(result.lost);
-    for (const commit of lineCommits) {
-      if (lostLines.has(commit.lineId)) continue;
-      commit.pending.usageIds.forEach((id) => counted.add(id));
-      addTo(pullFromLines, commit.lineId, commit.pending.commit);
-    }
-    committedLines.push(...result.committed);
-    todo = [...lost, ...remaining.filter((m) => lostLines.has(m.record.lineId) && !rejected.has(m.record.usageId))];
-    lap('commit');
+  // Round after round for the lines (and archives) someone else wrote meanwhile.
+  if (todo.length > 0) {
+    await rereadWhileLost(`usage batch of ${messages.length} records`, async () => {
+      todo = await countRound(deps, attempt, todo, lap);
+      return todo.length > 0 ? 'lost' : 'done';
+    });
   }
-
-  // 3. Settle: dead letters first (a refusal is kept before it is acknowledged), then the claims.
-  await insertUsageDeadLetters(c, [...rejected.values()].map(({ message, rejection }) => deadLetterOf(deps, message, rejection, now)));
-  const alsoApplied = new Set([...settleAlso, ...[...counted].filter((id) => resumed.has(id))]);
-  await settleAttempt(c, { id: attempt, counted: counted.size, at: now }, alsoApplied, new Map([...rejected].map(([id, r]) => [id, r.rejection.reason])));
+  await settle(deps, attempt);
   failpoint('usage:after-settle');
   lap('settle');
-
-  // 4. Publish and pull (a failure to publish is the relay's to retry; the pull of pending entries still happens).
-  const js = deps.js();
-  const lineDocs = uniqueDocs([...committedLines, ...[...pullFromLines.keys()].map((_id) => ({ _id, outbox: [] }))]);
-  const published = await publishOutboxes(js, c.lines, lineDocs, (id) => pullOf(pullFromLines.get(id)));
-  const archiveDocs = await c.lineMonths.find({ _id: { $in: unique([...committedArchives, ...pullFromArchives.keys()]) } }, { projection: { outbox: 1 } }).toArray();
-  const publishedArchives = await publishOutboxes(js, c.lineMonths, archiveDocs, (id) => pullOf(pullFromArchives.get(id)));
-
+  const events = await publish(deps, attempt);
   lap('publish');
-  return { steps: ms, counted: counted.size, duplicates, rejected: rejected.size, lines: committedLines.length, events: published.published + publishedArchives.published };
+  return { steps: ms, counted: attempt.counted.size, duplicates: attempt.duplicates, rejected: attempt.rejected.size, lines: attempt.committedLines.length, events };
 }
 
-/** Usage of a month the line has already left is counted on that month's archive. */
-function isArchived(line: UsageLine | undefined, month: Month): boolean {
-  return !!line?.month && month < line.month.month;
+/**
+ * 1. Claims. Within the batch, the first message of a usage id is its candidate owner; a claim
+ * another message owns makes it a duplicate. Returns the messages this attempt may count.
+ */
+async function claim(deps: UsageWriterDeps, attempt: Attempt, messages: readonly UsageMessage[]): Promise<UsageMessage[]> {
+  const candidates = new Map<string, UsageMessage>();
+  for (const message of messages) {
+    if (candidates.has(message.record.usageId)) attempt.duplicates += 1;
+    else candidates.set(message.record.usageId, message);
+  }
+  const existing = await insertClaims(deps.collections, attempt.id, [...candidates.values()].map((m) => ({ usageId: m.record.usageId, seq: m.seq, lineId: m.record.lineId, month: m.month })), attempt.now);
+  for (const claimed of existing) {
+    const message = candidates.get(claimed._id)!;
+    // Ours (an earlier attempt of the same message) goes on, even if settled: its pending entry may need pulling.
+    if (claimed.seq !== message.seq) {
+      candidates.delete(claimed._id);
+      attempt.duplicates += 1;
+    } else attempt.resumed.add(claimed._id);
+  }
+  attempt.redelivered = attempt.resumed.size > 0 || messages.some((m) => m.redelivered);
+  return [...candidates.values()];
+}
+
+/**
+ * 2. One round of commits: read the lines (and archives) written to, leave out what is counted
+ * already, decide each line's (or archive's) group with the domain, commit each with its guarded
+ * write. Returns what must be decided again: the groups whose guard was lost.
+ */
+async function countRound(deps: UsageWriterDeps, attempt: Attempt, todo: UsageMessage[], lap: Lap): Promise<UsageMessage[]> {
+  const c = deps.collections;
+  const lines = await loadUsageLines(c, unique(todo.map((m) => m.record.lineId)));
+  const onArchive = (m: UsageMessage) => countedOn(lines.get(m.record.lineId)?.month?.month ?? null, m.month) === 'archive';
+  const archives = await loadArchivedMonths(c, unique(todo.filter(onArchive).map((m) => lineMonthKey(m.record.lineId, m.month))));
+  // Another attempt of one of these messages can only have run if one was delivered before, or
+  // if its ack wait may have expired (then JetStream redelivers it, maybe to another process).
+  const mayOverlap = attempt.redelivered || Date.now() - attempt.oldest > deps.ackWaitMs / 2;
+  const settled = mayOverlap ? await settledClaims(c, todo.map((m) => m.record.usageId)) : new Set<string>();
+  const products = await catalogOf(deps.references, [...lines.values()]);
+  lap('load');
+
+  const remaining = withoutCounted(attempt, todo, { lines, archives, settled, onArchive });
+  const lineCommits: LineUsageCommit[] = [];
+  const lost: UsageMessage[] = [];
+  const byTarget = groupBy(remaining, (m) => (onArchive(m) ? `A|${lineMonthKey(m.record.lineId, m.month)}` : `L|${m.record.lineId}`));
+  for (const [target, group] of byTarget) {
+    const line = lines.get(group[0]!.record.lineId) ?? null;
+    if (target.startsWith('A|')) lost.push(...(await countOnArchive(deps, attempt, group, line, archives.get(target.slice(2)) ?? null, products)));
+    else {
+      const commit = await decideOnLine(deps, attempt, group, line, products);
+      if (commit) lineCommits.push(commit);
+    }
+  }
+  lap('decide');
+
+  const result = await commitLineUsage(c, lineCommits, attempt.now);
+  failpoint('usage:after-commit');
+  const lostLines = new Set(result.lost);
+  for (const commit of lineCommits) {
+    if (lostLines.has(commit.lineId)) continue;
+    commit.pending.usageIds.forEach((id) => attempt.counted.add(id));
+    addTo(attempt.pullFromLines, commit.lineId, commit.pending.commit);
+  }
+  attempt.committedLines.push(...result.committed);
+  lap('commit');
+  return [...lost, ...remaining.filter((m) => lostLines.has(m.record.lineId) && !attempt.rejected.has(m.record.usageId))];
+}
+
+interface Read {
+  lines: Map<string, UsageLine>;
+  archives: Map<string, LineMonthDocument>;
+  settled: Set<string>;
+  onArchive: (m: UsageMessage) => boolean;
+}
+
+/**
+ * What an earlier attempt committed and did not settle (listed in a record's `usagePending`, read
+ * with the version the commit is guarded on) or settled is counted already: left out, and its
+ * whole pending entry settled again by this attempt before it is pulled.
+ */
+function withoutCounted(attempt: Attempt, todo: UsageMessage[], read: Read): UsageMessage[] {
+  const remaining: UsageMessage[] = [];
+  for (const message of todo) {
+    const id = message.record.usageId;
+    const archiveKey = lineMonthKey(message.record.lineId, message.month);
+    const archived = read.onArchive(message);
+    const holder = archived ? read.archives.get(archiveKey)?.usagePending : read.lines.get(message.record.lineId)?.usagePending;
+    const entry = holder?.find((p) => p.usageIds.includes(id));
+    if (entry) {
+      for (const other of entry.usageIds) attempt.settleAlso.add(other);
+      addTo(archived ? attempt.pullFromArchives : attempt.pullFromLines, archived ? archiveKey : message.record.lineId, entry.commit);
+      attempt.duplicates += 1;
+    } else if (read.settled.has(id)) attempt.duplicates += 1;
+    else remaining.push(message);
+  }
+  return remaining;
+}
+
+/** Usage of a month the line has left, counted on its archive (guarded by the archive's own version). Returns the group if its guard was lost. */
+async function countOnArchive(deps: UsageWriterDeps, attempt: Attempt, group: UsageMessage[], line: UsageLine | null, archive: LineMonthDocument | null, products: ProductCatalog): Promise<UsageMessage[]> {
+  const decided = decideGroup(attempt, group, line, archive?.record ?? null, products);
+  if (decided.recorded.length === 0 || !line || !decided.month) return [];
+  const key = lineMonthKey(line._id, group[0]!.month);
+  const pending: UsageCommit = { commit: `${attempt.id}:${line._id}`, usageIds: decided.recorded };
+  const events: DomainEvent[] = [...decided.events, usageUpdated(decided.month, decided.lastUsageId!)];
+  const won = await commitArchiveUsage(deps.collections, { key, lineId: line._id, clientAccountId: line.clientAccountId, version: archive?.version ?? null, record: decided.month, pending, outbox: entries(deps.prefix, events, attempt.now) });
+  if (!won) return group.filter((m) => decided.recorded.includes(m.record.usageId));
+  decided.recorded.forEach((id) => attempt.counted.add(id));
+  addTo(attempt.pullFromArchives, key, pending.commit);
+  attempt.committedArchives.push(key);
+  return [];
+}
+
+/** Usage of the line's current month: the commit to write (a month it leaves is archived first), or none. */
+async function decideOnLine(deps: UsageWriterDeps, attempt: Attempt, group: UsageMessage[], line: UsageLine | null, products: ProductCatalog): Promise<LineUsageCommit | null> {
+  const decided = decideGroup(attempt, group, line, line?.month ?? null, products);
+  if (decided.recorded.length === 0 || !line || !decided.month) return null;
+  const c = deps.collections;
+  const now = attempt.now;
+  for (const closed of decided.closed) await archiveMonth(c, line, closed.record);
+  const notice = line.usageNotice ?? null;
+  const pendingRecord = notice?.dueAt && notice.month !== decided.month.month && !decided.closed.some((cl) => cl.record.month === notice.month) ? await archivedRecord(c, line._id, notice.month) : null;
+  const coalesced = coalesceUsageUpdated({ notice, current: { record: decided.month, lastUsageId: decided.lastUsageId }, closed: decided.closed, pendingRecord, now, intervalMs: deps.usageUpdatedIntervalMs });
+  if (coalesced.notice?.dueAt) deps.onNoticeDue?.(coalesced.notice.dueAt);
+  const pending: UsageCommit = { commit: `${attempt.id}:${line._id}`, usageIds: decided.recorded };
+  return { lineId: line._id, version: line.version, month: decided.month, usageNotice: coalesced.notice, pending, outbox: entries(deps.prefix, [...decided.events, ...coalesced.events], now) };
+}
+
+/** The domain's decision for one record's group; its refusals are kept for the dead letters. */
+function decideGroup(attempt: Attempt, group: UsageMessage[], line: UsageLine | null, month: LineMonth | null, products: ProductCatalog) {
+  const decided = recordUsageBatch(
+    group.map((m) => m.record),
+    { line: line?.line ?? null, service: line ? { serviceRef: line.serviceRef, clientAccountId: line.clientAccountId } : null, products, month, recordedUsageIds: [] },
+    attempt.now,
+  );
+  for (const rejection of decided.rejected) attempt.rejected.set(rejection.usageId, { message: group.find((m) => m.record.usageId === rejection.usageId)!, rejection });
+  return decided;
+}
+
+/** 3. Settle: dead letters first (a refusal is kept before it is acknowledged), then the claims. */
+async function settle(deps: UsageWriterDeps, attempt: Attempt): Promise<void> {
+  const c = deps.collections;
+  await insertUsageDeadLetters(c, [...attempt.rejected.values()].map(({ message, rejection }) => deadLetterOf(deps, message, rejection, attempt.now)));
+  const alsoApplied = new Set([...attempt.settleAlso, ...[...attempt.counted].filter((id) => attempt.resumed.has(id))]);
+  await settleAttempt(c, { id: attempt.id, counted: attempt.counted.size, at: attempt.now }, alsoApplied, new Map([...attempt.rejected].map(([id, r]) => [id, r.rejection.reason])));
+}
+
+/** 4. Publish and pull (a failure to publish is the relay's to retry; the pull of pending entries still happens). Returns the events published. */
+async function publish(deps: UsageWriterDeps, attempt: Attempt): Promise<number> {
+  const c = deps.collections;
+  const js = deps.js();
+  const lineDocs = uniqueDocs([...attempt.committedLines, ...[...attempt.pullFromLines.keys()].map((_id) => ({ _id, outbox: [] }))]);
+  const published = await publishOutboxes(js, c.lines, lineDocs, (id) => pullOf(attempt.pullFromLines.get(id)));
+  const archiveDocs = await c.lineMonths.find({ _id: { $in: unique([...attempt.committedArchives, ...attempt.pullFromArchives.keys()]) } }, { projection: { outbox: 1 } }).toArray();
+  const publishedArchives = await publishOutboxes(js, c.lineMonths, archiveDocs, (id) => pullOf(attempt.pullFromArchives.get(id)));
+  return published.published + publishedArchives.published;
 }
 
 async function archivedRecord(c: Collections, lineId: string, month: Month): Promise<LineMonth | null> {

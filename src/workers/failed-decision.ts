@@ -2,7 +2,8 @@ import { requestKey, type LineDecision } from '../store/documents.js';
 import { commitOnLine, findDecision, recordDecision } from '../store/plan-change-store.js';
 import type { CommandJob } from './command-queues.js';
 import { failedOutcome } from './failed-outcome.js';
-import { earlierDecision, ROUNDS, type WorkerDeps } from './plan-change.js';
+import { rereadWhileLost } from '../store/line-writes.js';
+import { earlierDecision, type WorkerDeps } from './plan-change.js';
 
 /** Why a job ended failed: its dead letter's reason and the `reason` of its failed outcome. */
 export type JobFailureReason = 'RETRIES_EXHAUSTED' | 'TERMINAL_ERROR' | 'STALLED_TOO_OFTEN';
@@ -35,7 +36,7 @@ export async function decideFailed(deps: WorkerDeps, command: CommandJob, failur
   const c = deps.collections;
   const { request, seq } = command;
   const event = failedOutcome(deps.prefix, command, failure, now)!;
-  for (let round = 1; round <= ROUNDS; round++) {
+  return rereadWhileLost(`failure of '${request.requestId}' on line '${request.lineId}'`, async (): Promise<FailedVerdict | 'lost'> => {
     const [lineDoc, recorded] = await Promise.all([c.lines.findOne({ _id: request.lineId }), findDecision(c, request.requestId)]);
     const earlier = earlierDecision({ lineDoc, recorded }, request.requestId, seq);
     if (earlier) {
@@ -51,10 +52,9 @@ export async function decideFailed(deps: WorkerDeps, command: CommandJob, failur
       return { verdict: 'failed', committedNow: true };
     }
     const committed = await commitOnLine(c, lineDoc, { decision, outbox: [event], now });
-    if (committed !== 'committed') continue;
+    if (committed.status !== 'committed') return 'lost';
     await recordDecision(c, { ...base, lineId: lineDoc._id, outbox: [] });
-    await deps.outbox.flushQuietly(c.lines, lineDoc._id, [...(lineDoc.outbox ?? []), event]);
+    await deps.outbox.flushQuietly(c.lines, lineDoc._id, committed.outbox);
     return { verdict: 'failed', committedNow: true };
-  }
-  throw new Error(`line '${request.lineId}' kept changing for ${ROUNDS} rounds`);
+  });
 }

@@ -5,6 +5,8 @@ import type { OutboxPublisher } from '../relay/outbox.js';
 import { requestKey, type Collections, type LineDecision, type LineDocument, type RequestDocument } from '../store/documents.js';
 import { commitOnLine, decisionOnLine, loadPlanChange, projectResources, recordDecision, type LoadedPlanChange, type References } from '../store/plan-change-store.js';
 import { archiveMonth } from '../store/month-archive.js';
+import { rereadWhileLost } from '../store/line-writes.js';
+import { TerminalError } from './errors.js';
 import { failpoint } from './failpoints.js';
 
 export interface WorkerDeps {
@@ -17,9 +19,6 @@ export interface WorkerDeps {
 /** What one job came to; a rejection carries its reason code (counted in /metrics). */
 export type Outcome = { outcome: 'applied' | 'duplicate' } | { outcome: 'rejected'; reason: string };
 
-/** Rounds of re-reading a line written meanwhile by someone else (usage, alerts, a stalled worker) before the attempt fails. */
-export const ROUNDS = 20;
-
 /**
  * One plan-change request: load, decide (pure), commit once on the line, then the follow-ups
  * (resource documents, decision record, publish). Safe to run again at any point (crash,
@@ -30,7 +29,7 @@ export const ROUNDS = 20;
  */
 export async function processPlanChange(deps: WorkerDeps, request: PlanChangeRequest, now: Instant, seq?: number): Promise<Outcome> {
   const c = deps.collections;
-  for (let round = 1; round <= ROUNDS; round++) {
+  return rereadWhileLost(`plan change '${request.requestId}' on line '${request.lineId}'`, async (): Promise<Outcome | 'lost'> => {
     const loaded = await loadPlanChange(c, deps.references, request);
     const earlier = earlierDecision(loaded, request.requestId, seq);
     if (earlier) {
@@ -42,6 +41,10 @@ export async function processPlanChange(deps: WorkerDeps, request: PlanChangeReq
     if (result.outcome === 'duplicate') {
       await finishDecided(deps, loaded.lineDoc, request, decisionOnLine(loaded.lineDoc, request.requestId)!);
       return { outcome: 'duplicate' };
+    }
+    if (result.outcome === 'scheduled') {
+      // Until the worker commits scheduled changes (issue 15), a future effectiveAt fails loudly instead of being applied at once.
+      throw new TerminalError(`request '${request.requestId}' is effective at ${request.effectiveAt}: scheduled plan changes are not committed by this worker yet`, 'SCHEDULING_NOT_WIRED');
     }
     const lineDoc = loaded.lineDoc;
     const pending = entries(deps.prefix, result.events, now);
@@ -66,7 +69,7 @@ export async function processPlanChange(deps: WorkerDeps, request: PlanChangeReq
     }
     const committed = await commitOnLine(c, lineDoc, { decision, change: result.outcome === 'applied' ? { line: result.line, month: result.month } : undefined, outbox: pending, now });
     // Written meanwhile, or the target taken by another line: decide again on what is there now.
-    if (committed !== 'committed') continue;
+    if (committed.status !== 'committed') return 'lost';
     if (result.outcome === 'applied') failpoint('plan-change:after-line-write', request.requestId);
     // The write was guarded by the version read, so the outbox is what was read plus what was
     // appended: published in that order without reading it back. The steps after the commit
@@ -74,11 +77,10 @@ export async function processPlanChange(deps: WorkerDeps, request: PlanChangeReq
     await Promise.all([
       result.outcome === 'applied' ? projectResources(c, [lineDoc.line.activeResourceId, result.line.activeResourceId]) : undefined,
       recordDecision(c, { ...record(decision, lineDoc._id), outbox: [] }),
-      deps.outbox.flushQuietly(c.lines, lineDoc._id, [...(lineDoc.outbox ?? []), ...pending]),
+      deps.outbox.flushQuietly(c.lines, lineDoc._id, committed.outbox),
     ]);
     return result.outcome === 'applied' ? { outcome: 'applied' } : { outcome: 'rejected', reason: result.reason };
-  }
-  throw new Error(`line '${request.lineId}' kept changing for ${ROUNDS} rounds`);
+  });
 }
 
 /**
