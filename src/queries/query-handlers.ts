@@ -1,8 +1,9 @@
 import type { ZodType } from 'zod';
-import { lineQuerySchema, queryError, requestQuerySchema } from '../contract/queries.js';
+import { lineQuerySchema, planChangePreviewQuerySchema, queryError, requestQuerySchema } from '../contract/queries.js';
 import { accountMismatch, readJsonBody, validateBody } from '../messaging/inbound-body.js';
 import { lastToken } from '../messaging/subjects.js';
 import { readLineView, type LineReadDeps } from './line-query.js';
+import { readPlanChangePreview, type PreviewReadDeps } from './plan-change-preview.js';
 import { readRequestStatus, type RequestReadDeps } from './request-status.js';
 
 /**
@@ -10,10 +11,10 @@ import { readRequestStatus, type RequestReadDeps } from './request-status.js';
  * validate, check the account, read. Handlers never write.
  */
 export function querySubjects(prefix: string) {
-  return { line: `${prefix}.qry.line.*`, request: `${prefix}.qry.request.*` } as const;
+  return { line: `${prefix}.qry.line.*`, request: `${prefix}.qry.request.*`, planChangePreview: `${prefix}.qry.plan-change-preview.*` } as const;
 }
 
-export type QueryDeps = LineReadDeps & RequestReadDeps;
+export type QueryDeps = LineReadDeps & RequestReadDeps & PreviewReadDeps;
 export type QueryHandler = (deps: QueryDeps, subject: string, body: Uint8Array, maxBytes: number) => Promise<object>;
 
 export const answerLineQuery: QueryHandler = (deps, subject, body, maxBytes) =>
@@ -21,6 +22,9 @@ export const answerLineQuery: QueryHandler = (deps, subject, body, maxBytes) =>
 
 export const answerRequestQuery: QueryHandler = (deps, subject, body, maxBytes) =>
   withBody(requestQuerySchema, subject, body, maxBytes, (query) => readRequestStatus(deps, query.requestId, query.clientAccountId));
+
+export const answerPlanChangePreview: QueryHandler = (deps, subject, body, maxBytes) =>
+  withBody(planChangePreviewQuerySchema, subject, body, maxBytes, (query) => readPlanChangePreview(deps, query));
 
 /**
  * The checks of every inbound body (src/messaging/inbound-body.ts): size, UTF-8 JSON, schema,

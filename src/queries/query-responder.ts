@@ -2,7 +2,7 @@ import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { Pipeline } from '../app/pipeline.js';
 import type { Role, RoleContext } from '../app/system.js';
 import { queryError } from '../contract/queries.js';
-import { answerLineQuery, answerRequestQuery, querySubjects, type QueryDeps, type QueryHandler } from './query-handlers.js';
+import { answerLineQuery, answerPlanChangePreview, answerRequestQuery, querySubjects, type QueryDeps, type QueryHandler } from './query-handlers.js';
 
 /** Every process answers queries; the queue group makes one of them answer each. */
 export const QUERY_QUEUE_GROUP = 'opensim-queries';
@@ -10,8 +10,8 @@ export const QUERY_QUEUE_GROUP = 'opensim-queries';
 const MAX_IN_FLIGHT = 64;
 
 /**
- * The query role: NATS request-reply on `<prefix>.qry.line.<account>` and
- * `<prefix>.qry.request.<account>`. Core NATS subscriptions (a query is asked again rather
+ * The query role: NATS request-reply on `<prefix>.qry.line.<account>`,
+ * `<prefix>.qry.request.<account>` and `<prefix>.qry.plan-change-preview.<account>`. Core NATS subscriptions (a query is asked again rather
  * than stored), resubscribed by the client after a reconnect. It reads, never writes.
  */
 export class QueryResponder implements Role {
@@ -29,6 +29,7 @@ export class QueryResponder implements Role {
     const handlers: [string, QueryHandler][] = [
       [subjects.line, answerLineQuery],
       [subjects.request, answerRequestQuery],
+      [subjects.planChangePreview, answerPlanChangePreview],
     ];
     readiness.registerConsumer(this.name, () => this.subscriptions.length === handlers.length && this.subscriptions.every((s) => !s.isClosed()));
     // Not awaited: with NATS away at start the other roles still start; /readyz says why it is not ready.

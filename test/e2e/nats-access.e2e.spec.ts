@@ -25,6 +25,9 @@ const planChange = (acc: 'A' | 'B', requestId: string) => ({
   requestId, clientAccountId: acc, serviceRef: `SVC-${acc}`, lineId: `${acc}-L0`, targetResourceId: `${acc}-L0-FPC367678-0`, requestedAt: '2026-11-15T10:00:00+01:00',
 });
 
+/** A preview body: the account's line to a spare 5 GiB resource (applied, or rejected SAME_PLAN once the first test moved it to 5 GiB). */
+const preview = (acc: 'A' | 'B') => ({ clientAccountId: acc, serviceRef: `SVC-${acc}`, lineId: `${acc}-L0`, targetResourceId: `${acc}-L0-FPC367678-1` });
+
 /** Collects what a subscription receives, and the error that closes it (a permissions violation). */
 function collect(sub: Subscription): { events: CloudEvent[]; closed: Promise<Error | undefined> } {
   const events: CloudEvent[] = [];
@@ -165,16 +168,18 @@ describe('access control with the sample NATS configuration (deploy/nats)', () =
     expect(String(outcomesA.events[0]!.data.message)).toMatch(/over the limit of 1024/);
   });
 
-  it("account A's dashboard queries A's line and requests, with replies to its own inbox, and cannot query B", async () => {
+  it("account A's dashboard queries A's line, requests and previews, with replies to its own inbox, and cannot query B", async () => {
     const dashboardA = await as('dashboard-A', passwords.DASHBOARD_A_PASSWORD, '_INBOX_DASHBOARD_A');
-    const ask = async (kind: 'line' | 'request', account: string, body: object) =>
+    const ask = async (kind: 'line' | 'request' | 'plan-change-preview', account: string, body: object) =>
       (await dashboardA.request(`${prefix}.qry.${kind}.${account}`, JSON.stringify(body), { timeout: 3000 })).json<Record<string, unknown>>();
 
     expect(await ask('line', 'A', { clientAccountId: 'A', lineId: 'A-L0' })).toMatchObject({ lineId: 'A-L0', clientAccountId: 'A', plan: { productRef: expect.any(String) } });
     expect(await ask('request', 'A', { clientAccountId: 'A', requestId: 'never-sent-A' })).toMatchObject({ requestId: 'never-sent-A', status: 'unknown' });
+    expect(await ask('plan-change-preview', 'A', preview('A'))).toMatchObject({ outcome: expect.stringMatching(/^(applied|rejected)$/), crossedAtOnce: expect.any(Array) });
     // B's subjects: the server refuses the publish, so no query of B's ever reaches the system.
     await expect(ask('line', 'B', { clientAccountId: 'B', lineId: 'B-L0' })).rejects.toThrow(/permissions violation/i);
     await expect(ask('request', 'B', { clientAccountId: 'B', requestId: 'req-B' })).rejects.toThrow(/permissions violation/i);
+    await expect(ask('plan-change-preview', 'B', preview('B'))).rejects.toThrow(/permissions violation/i);
     // Asking with the default inbox prefix: its replies could not be read, so the server refuses the inbox subscription.
     const withoutOwnInbox = await as('dashboard-A', passwords.DASHBOARD_A_PASSWORD);
     await expect(withoutOwnInbox.request(`${prefix}.qry.line.A`, JSON.stringify({ clientAccountId: 'A', lineId: 'A-L0' }), { timeout: 2000 })).rejects.toThrow(/permissions violation/i);
@@ -182,6 +187,15 @@ describe('access control with the sample NATS configuration (deploy/nats)', () =
     const dashboardB = await as('dashboard-B', passwords.DASHBOARD_B_PASSWORD, '_INBOX_DASHBOARD_B');
     const viewB = (await dashboardB.request(`${prefix}.qry.line.B`, JSON.stringify({ clientAccountId: 'B', lineId: 'B-L0' }), { timeout: 3000 })).json<Record<string, unknown>>();
     expect(viewB).toMatchObject({ lineId: 'B-L0', clientAccountId: 'B' });
+  });
+
+  it("account A's ordering system previews a plan change of A before sending it, with replies to its own inbox, and cannot preview B's", async () => {
+    const orderingA = await as('ordering-A', passwords.ORDERING_A_PASSWORD, '_INBOX_A');
+    const ask = async (account: 'A' | 'B') => (await orderingA.request(`${prefix}.qry.plan-change-preview.${account}`, JSON.stringify(preview(account)), { timeout: 3000 })).json<Record<string, unknown>>();
+    expect(await ask('A')).toHaveProperty('outcome');
+    await expect(ask('B')).rejects.toThrow(/permissions violation/i);
+    // Only the preview among the queries: a line view is the dashboard's.
+    await expect(orderingA.request(`${prefix}.qry.line.A`, JSON.stringify({ clientAccountId: 'A', lineId: 'A-L0' }), { timeout: 2000 })).rejects.toThrow(/permissions violation/i);
   });
 
   it("the operator's user runs `opensim queues`; a wrong password is refused", async () => {
