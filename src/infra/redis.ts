@@ -84,11 +84,55 @@ export function duplicateRedis(client: RedisClient, options: RedisOptions = {}, 
  * default: after a reconnection it resends unanswered commands, and a Cluster client follows a
  * MOVED, ASK, TRYAGAIN or CLUSTERDOWN by sending the whole MULTI … EXEC again to the slot's new
  * node, where nothing is watched, so it runs unfenced. Here every such case fails the
- * transaction instead (maxRedirections 0): the caller starts again from WATCH, after
- * `refreshSlotsCache()` on a cluster. test/cluster/fenced-transaction.cluster.spec.ts shows both.
+ * transaction instead (maxRedirections 0): the caller calls `resyncTransactionConnection` and
+ * starts again from WATCH. It has no offline queue: `await redisReady(connection)` before the
+ * first command. test/cluster/fenced-transaction.cluster.spec.ts shows all of it.
  */
 export function transactionConnection(client: RedisClient): RedisClient {
   return duplicateRedis(client, { enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 }, { maxRedirections: 0 });
+}
+
+/**
+ * Resolves once the connection is ready to take commands at once. A connection without an
+ * offline queue (a transaction's) refuses commands until then, and a Cluster client is "ready"
+ * before its connections to the other masters are: the first command sent to one of them fails
+ * ("Connection is closed") when nothing may redirect it (maxRedirections 0). So every master is
+ * pinged through its own connection first.
+ */
+export async function redisReady(client: RedisClient, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  if (client.status !== 'ready') {
+    await new Promise<void>((resolvePromise, reject) => {
+      const timer = setTimeout(() => {
+        client.off('ready', onReady);
+        reject(new Error(`Redis not ready within ${timeoutMs} ms (status ${client.status})`));
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolvePromise();
+      };
+      client.once('ready', onReady);
+    });
+  }
+  if (client instanceof Redis) return;
+  for (;;) {
+    const pinged = await Promise.allSettled(client.nodes('master').map((node) => node.ping()));
+    const failed = pinged.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+    if (!failed) return;
+    if (Date.now() > deadline) throw new Error(`Redis Cluster: a master does not answer within ${timeoutMs} ms: ${(failed.reason as Error).message}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * After a fenced transaction failed on a transactionConnection to a Cluster: the slots are
+ * learned again (a MOVED is not followed there) and every master answers, before the caller
+ * starts again from WATCH. Nothing to do on a single server.
+ */
+export async function resyncTransactionConnection(client: RedisClient): Promise<void> {
+  if (client instanceof Redis) return;
+  await new Promise<void>((resolvePromise, reject) => client.refreshSlotsCache((err) => (err ? reject(err) : resolvePromise())));
+  await redisReady(client);
 }
 
 /** Closes a connection: QUIT when it answers, else drop the sockets (QUIT would wait for a reply that never comes). */
