@@ -40,7 +40,7 @@
 import { normaliseInstant, parisMonth, toEpochMs, type Instant } from './calendar.js';
 import { InconsistentStateError, type ProductCatalog, type Resource, type Service } from './catalog.js';
 import { domainEvent, eventKeys, planChangeRejected, type DomainEvent } from './events.js';
-import type { Line } from './line.js';
+import type { Line, ScheduledChange } from './line.js';
 import { envelopeRecomputedData, replan, type LineMonth } from './line-month.js';
 import { evaluateThresholds } from './monitoring.js';
 import { checkRules, isRefusal, type Checked } from './plan-change-rules.js';
@@ -107,7 +107,7 @@ export function rejection(command: Pick<ChangePlanCommand, 'requestId' | 'client
 function schedule(command: ChangePlanCommand, checked: Checked, effectiveAt: Instant, now: Instant): ChangePlanResult {
   const { line, current, target } = checked;
   const to = { resourceId: target.resourceId, productRef: target.productRef };
-  const scheduledChange = {
+  const scheduledChange: ScheduledChange = {
     requestId: command.requestId,
     clientAccountId: command.clientAccountId,
     serviceRef: command.serviceRef,
