@@ -1,10 +1,9 @@
-import type { Collection } from 'mongodb';
 import type { JsMsg } from 'nats';
 import type { Warning } from '../domain/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { headersOf } from '../producers/invalid-payload.js';
-import type { Collections, DeadLetterDocument } from '../store/documents.js';
+import { deadLetter } from '../store/dead-letter.js';
+import type { Collections } from '../store/documents.js';
 import { WebhookRejectedError, WebhookUnavailableError, type Recipient, type WarningNotifier } from './notifiers.js';
 
 /** Longest wait between two attempts at a webhook that is unavailable. */
@@ -22,11 +21,9 @@ export class RetryLater extends Error {
 }
 
 /**
- * A dead letter of a warning: the threshold event it came from (subject, bytes, headers), so
- * `opensim dlq retry` publishes the event again and the consumer warns once more.
+ * A dead letter of a warning (kind `warning`): the threshold event it came from (subject, bytes,
+ * headers), so `opensim dlq retry` publishes the event again and the consumer warns once more.
  */
-type WarningDeadLetter = DeadLetterDocument & { kind: 'warning' };
-
 export function warningLetterId(warningId: string): string {
   return `warning:${warningId}`;
 }
@@ -51,7 +48,7 @@ export class WarningDelivery {
   async deliver(msg: JsMsg, warning: Warning, to: Recipient, now: string): Promise<boolean> {
     // Given up on earlier: only an operator's `dlq retry` (which marks the event) posts it again.
     const retried = msg.headers?.has('Opensim-Retry-Of') ?? false;
-    if (!retried && (await this.letters().findOne({ _id: warningLetterId(warning.id), status: { $exists: false } }, { projection: { _id: 1 } }))) return false;
+    if (!retried && (await this.c.deadLetters.findOne({ _id: warningLetterId(warning.id), status: { $exists: false } }, { projection: { _id: 1 } }))) return false;
     try {
       await this.notifier.deliver(warning, to, now);
       if (this.notifier.channel === 'webhook') this.metrics.webhookDelivery('delivered');
@@ -69,22 +66,16 @@ export class WarningDelivery {
   /** Upserted by the warning's id: a warning that fails again after a retry reopens its letter. */
   private async deadLetter(msg: JsMsg, warning: Warning, reason: 'WEBHOOK_REJECTED' | 'RETRIES_EXHAUSTED', err: Error, now: string): Promise<void> {
     const _id = warningLetterId(warning.id);
-    const result = await this.letters().updateOne(
+    const letter = deadLetter({ id: _id, kind: 'warning', reason, message: { subject: msg.subject, data: msg.data, headers: msg.headers }, requestId: null, clientAccountId: warning.clientAccountId, attempts: msg.info.redeliveryCount, error: err.message, at: now });
+    // A letter reopened by a later failure keeps its first error and time, and counts every attempt.
+    const { _id: _id2, reason: _reason, lastError, lastAt, attempts, ...onInsert } = letter;
+    const result = await this.c.deadLetters.updateOne(
       { _id },
-      {
-        $setOnInsert: { kind: 'warning', subject: msg.subject, payload: msg.string(), headers: headersOf(msg.headers), requestId: null, clientAccountId: warning.clientAccountId, firstError: err.message, firstAt: now, outbox: [] },
-        $set: { reason, lastError: err.message, lastAt: now },
-        $inc: { attempts: msg.info.redeliveryCount },
-        $unset: { status: '' },
-      },
+      { $setOnInsert: onInsert, $set: { reason, lastError, lastAt }, $inc: { attempts }, $unset: { status: '' } },
       { upsert: true },
     );
     this.metrics.webhookDelivery(reason === 'WEBHOOK_REJECTED' ? 'rejected' : 'exhausted');
     if (result.upsertedCount > 0) this.metrics.deadLetterWritten(reason);
     this.logger.error({ deadLetter: _id, lineId: warning.lineId, clientAccountId: warning.clientAccountId, threshold: warning.threshold, reason, err }, 'warning dead-lettered');
-  }
-
-  private letters(): Collection<WarningDeadLetter> {
-    return this.c.deadLetters as Collection<WarningDeadLetter>;
   }
 }

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config/config.js';
 import { recordAudit, operatorName } from '../operations/audit.js';
-import { discardDeadLetter, listDeadLetters, retryDeadLetter, statusOf, type ActionResult, type DeadLetterFilter, type DeadLetterStatus } from '../operations/dead-letters.js';
+import { DEAD_LETTER_REASONS, discardDeadLetter, listDeadLetters, retryDeadLetter, statusOf, type ActionResult, type DeadLetterFilter, type DeadLetterStatus } from '../operations/dead-letters.js';
+import type { DeadLetterReason } from '../store/dead-letter.js';
 import type { Collections, DeadLetterDocument } from '../store/documents.js';
 import { processIo, table, parseSince, UsageError, type CliIo } from './io.js';
 import { withMongo, withNats } from './operator-connections.js';
@@ -77,9 +78,11 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
 function filterOf(values: Values): DeadLetterFilter {
   const status = values.status ?? 'open';
   if (!['open', 'retried', 'discarded', 'all'].includes(status)) throw new UsageError(`--status '${status}': expected open, retried, discarded or all`);
+  const reason = values.reason;
+  if (reason !== undefined && !(DEAD_LETTER_REASONS as readonly string[]).includes(reason)) throw new UsageError(`--reason '${reason}': expected one of ${DEAD_LETTER_REASONS.join(', ')}`);
   return {
     account: values.account,
-    reason: values.reason,
+    reason: reason as DeadLetterReason | undefined,
     since: values.since === undefined ? undefined : parseSince(values.since),
     status: status as DeadLetterStatus | 'all',
   };

@@ -6,14 +6,16 @@ import type { Collections, DeadLetterDocument } from '../store/documents.js';
  * Where dead letters come from (the `reason` of a dead letter). WEBHOOK_REJECTED: the alert
  * webhook refused a warning for good (a 4xx other than 408 and 429).
  */
-export const DEAD_LETTER_REASONS = ['INVALID_PAYLOAD', 'RETRIES_EXHAUSTED', 'MAX_DELIVERIES', 'WEBHOOK_REJECTED'] as const;
+import { DEAD_LETTER_REASONS, type DeadLetterReason } from '../store/dead-letter.js';
+
+export { DEAD_LETTER_REASONS };
 export type DeadLetterStatus = 'open' | 'retried' | 'discarded';
 
 export interface DeadLetterFilter {
   account?: string;
   /** ISO instant: dead letters whose last failure is at or after it. */
   since?: string;
-  reason?: string;
+  reason?: DeadLetterReason;
   /** Default `open`. */
   status?: DeadLetterStatus | 'all';
 }

@@ -5,7 +5,8 @@ import { findDecision } from '../store/plan-change-store.js';
 import type { CommandQueues } from '../workers/command-queue-client.js';
 import { commandJobId, messageIdOf, type CommandJob } from '../workers/command-queues.js';
 import { failedOutcome } from '../workers/failed-outcome.js';
-import { headersOf, invalidPayloadLetter, streamLetterId } from './invalid-payload.js';
+import { deadLetter, streamLetterId } from '../store/dead-letter.js';
+import { invalidPayloadLetter } from './invalid-payload.js';
 import { parseCommand } from './parse-command.js';
 
 export interface GiveUpDeps {
@@ -39,7 +40,9 @@ export async function givenUpVerdict(deps: GiveUpDeps, given: GivenUp, now: stri
   const error = `gave up after ${given.deliveries} deliveries to consumer '${given.consumer}'`;
   const { stored } = given;
   if (!stored) {
-    return { letter: { _id: letterId, kind: 'plan-change', subject: '', payload: '', headers: {}, requestId: null, clientAccountId: null, reason: 'MAX_DELIVERIES', attempts: given.deliveries, firstError: `${error}; the message is no longer in ${given.stream}`, lastError: error, firstAt: now, lastAt: now, outbox: [] } };
+    return {
+      letter: deadLetter({ id: letterId, kind: 'plan-change', reason: 'MAX_DELIVERIES', message: { subject: '', data: '', headers: {} }, requestId: null, clientAccountId: null, attempts: given.deliveries, error, at: now, first: { error: `${error}; the message is no longer in ${given.stream}`, at: now } }),
+    };
   }
   const raw = { subject: stored.subject, data: stored.data, headers: stored.header };
   const kind = stored.subject.startsWith(`${deps.prefix}.cmd.plan-change.`) ? 'plan-change' : 'resource-order';
@@ -48,22 +51,19 @@ export async function givenUpVerdict(deps: GiveUpDeps, given: GivenUp, now: stri
   if (await reachedThePipeline(deps, parsed.job)) return { inPipeline: messageIdOf(parsed.job) };
   const failed = failedOutcome(deps.prefix, parsed.job, { attempts: given.deliveries, lastError: error }, now);
   return {
-    letter: {
-      _id: letterId,
+    letter: deadLetter({
+      id: letterId,
       kind: parsed.job.kind,
-      subject: stored.subject,
-      payload: Buffer.from(stored.data).toString('utf8'),
-      headers: headersOf(stored.header),
+      reason: 'MAX_DELIVERIES',
+      message: raw,
       requestId: messageIdOf(parsed.job),
       clientAccountId: parsed.job.kind === 'plan-change' ? parsed.job.request.clientAccountId : parsed.job.order.clientAccountId,
-      reason: 'MAX_DELIVERIES',
       attempts: given.deliveries,
-      firstError: error,
-      lastError: error,
-      firstAt: stored.time.toISOString(),
-      lastAt: now,
+      error,
+      at: now,
+      first: { error, at: stored.time.toISOString() },
       outbox: failed ? [failed] : [],
-    },
+    }),
   };
 }
 

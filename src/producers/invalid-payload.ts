@@ -1,6 +1,7 @@
 import type { MsgHdrs } from 'nats';
 import { planChangeRejected, resourceOrderRejected, type DomainEvent } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
+import { deadLetter } from '../store/dead-letter.js';
 import type { DeadLetterDocument } from '../store/documents.js';
 import type { ParsedCommand } from './parse-command.js';
 
@@ -11,14 +12,7 @@ export interface RawMessage {
   headers: MsgHdrs | undefined;
 }
 
-/** The dead letter of a message in a stream: its sequence names it for good, whoever writes it. */
-export function streamLetterId(stream: string, seq: number): string {
-  return `${stream}:${seq}`;
-}
-
-export function headersOf(headers: MsgHdrs | undefined): Record<string, string> {
-  return Object.fromEntries([...(headers?.keys() ?? [])].map((k) => [k, headers!.get(k)]));
-}
+export { headersOf, streamLetterId } from '../store/dead-letter.js';
 
 /**
  * INVALID_PAYLOAD: the dead letter with the original bytes, and the `rejected` event in its
@@ -29,20 +23,16 @@ export function invalidPayloadLetter(prefix: string, letterId: string, raw: RawM
     parsed.kind === 'plan-change'
       ? planChangeRejected({ requestId: parsed.messageId, clientAccountId: parsed.clientAccountId, lineId: parsed.lineId, reason: 'INVALID_PAYLOAD', message: parsed.message }, `invalid-${letterId}`)
       : resourceOrderRejected({ orderId: parsed.messageId, clientAccountId: parsed.clientAccountId, resourceId: null, reason: 'INVALID_PAYLOAD', message: parsed.message }, `invalid-${letterId}`);
-  return {
-    _id: letterId,
+  return deadLetter({
+    id: letterId,
     kind: parsed.kind,
-    subject: raw.subject,
-    payload: Buffer.from(raw.data).toString('utf8'),
-    headers: headersOf(raw.headers),
+    reason: 'INVALID_PAYLOAD',
+    message: raw,
     requestId: parsed.messageId,
     clientAccountId: parsed.clientAccountId,
-    reason: 'INVALID_PAYLOAD',
     attempts,
-    firstError: parsed.message,
-    lastError: parsed.message,
-    firstAt: now,
-    lastAt: now,
+    error: parsed.message,
+    at: now,
     outbox: [toOutboxEntry(prefix, event, now)],
-  };
+  });
 }

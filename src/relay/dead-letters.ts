@@ -6,6 +6,7 @@ import { messageIdOf } from '../workers/command-queues.js';
 import type { RetryProgress } from '../workers/command-worker.js';
 import { decideFailed, type JobFailureReason } from '../workers/failed-decision.js';
 import type { WorkerDeps } from '../workers/plan-change.js';
+import { deadLetter } from '../store/dead-letter.js';
 import type { DeadLetterDocument } from '../store/documents.js';
 
 /** BullMQ's reason for a job failed because its workers stalled too often. */
@@ -54,21 +55,17 @@ export async function collectDeadLetters(deps: WorkerDeps, queues: Queue[], logg
 function deadLetterOf(queueName: string, job: Job<CommandJob>, failure: { reason: JobFailureReason; attempts: number; error: string; failedAt: string; progress: Partial<RetryProgress> }): DeadLetterDocument {
   const command = job.data;
   const requestId = messageIdOf(command);
-  return {
-    _id: `${queueName}/${job.id}/${job.finishedOn ?? 0}`,
+  // The failed outcome travels in the line's (or the decision record's) outbox, not here.
+  return deadLetter({
+    id: `${queueName}/${job.id}/${job.finishedOn ?? 0}`,
     kind: command.kind,
-    subject: command.subject,
-    payload: JSON.stringify(command.kind === 'plan-change' ? command.request : command.order),
-    headers: { 'Nats-Msg-Id': requestId },
+    reason: failure.reason,
+    message: { subject: command.subject, data: JSON.stringify(command.kind === 'plan-change' ? command.request : command.order), headers: { 'Nats-Msg-Id': requestId } },
     requestId,
     clientAccountId: command.kind === 'plan-change' ? command.request.clientAccountId : command.order.clientAccountId,
-    reason: failure.reason,
     attempts: failure.attempts,
-    firstError: failure.progress.firstError ?? failure.error,
-    lastError: failure.error,
-    firstAt: failure.progress.firstAt ?? failure.failedAt,
-    lastAt: failure.failedAt,
-    // The failed outcome travels in the line's (or the decision record's) outbox.
-    outbox: [],
-  };
+    error: failure.error,
+    at: failure.failedAt,
+    first: { error: failure.progress.firstError ?? failure.error, at: failure.progress.firstAt ?? failure.failedAt },
+  });
 }

@@ -1,20 +1,16 @@
 import type { Db, Collection } from 'mongodb';
-import type { CloudEvent } from '../contract/messages.js';
+import type { DeadLetterReason } from './dead-letter-reasons.js';
+import type { OutboxEntry } from './outbox-entry.js';
 import type { Line, LineMonth, Product, Resource, Service } from '../domain/index.js';
 import type { LineMonitoringFields, LineMonthDocument, NotificationDocument, UsageAttemptDocument, UsageClaimDocument } from './monitoring-documents.js';
+
+export type { OutboxEntry } from './outbox-entry.js';
 
 /**
  * The MongoDB documents. Every state change of a line is one update of its LineDocument,
  * guarded by `version`, with the events it causes appended to `outbox` in the same update;
  * the relay publishes the outbox and pulls what JetStream acknowledged.
  */
-
-/** An event waiting to be published: the CloudEvent and the NATS subject it goes to. */
-export interface OutboxEntry {
-  id: string;
-  subject: string;
-  event: CloudEvent;
-}
 
 /** With the usage, coalescing and enforcement fields of monitoring (monitoring-documents.ts). */
 export interface LineDocument extends LineMonitoringFields {
@@ -93,7 +89,7 @@ export interface DeadLetterDocument {
   headers: Record<string, string>;
   requestId: string | null;
   clientAccountId: string | null;
-  reason: string;
+  reason: DeadLetterReason;
   attempts: number;
   firstError: string;
   lastError: string;

@@ -1,5 +1,5 @@
 import type { Enforcement, LineMonth, Month, ThresholdName, UsageNotice } from '../domain/index.js';
-import type { OutboxEntry } from './documents.js';
+import type { OutboxEntry } from './outbox-entry.js';
 
 /**
  * Documents of usage monitoring and threshold alerts (README, "Monitoring"). The line document

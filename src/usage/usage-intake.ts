@@ -3,7 +3,7 @@ import type { Pipeline } from '../app/pipeline.js';
 import type { Role, RoleContext } from '../app/system.js';
 import { ensureStreams } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
-import { headersOf, streamLetterId } from '../producers/invalid-payload.js';
+import { deadLetter, streamLetterId } from '../store/dead-letter.js';
 import type { DeadLetterDocument } from '../store/documents.js';
 import { insertUsageDeadLetters } from '../store/usage-store.js';
 import { settlesWithin } from '../app/grace.js';
@@ -159,22 +159,17 @@ export class UsageIntake implements Role {
       logger.info({ subject: msg.subject, usageId: parsed.usageId, clientAccountId: parsed.clientAccountId, reason: 'INVALID_PAYLOAD', problem: parsed.message }, 'usage record rejected');
       invalid.push({
         msg,
-        letter: {
-          _id: streamLetterId(this.names.usageStream, msg.seq),
+        letter: deadLetter({
+          id: streamLetterId(this.names.usageStream, msg.seq),
           kind: 'usage',
-          subject: msg.subject,
-          payload: Buffer.from(msg.data).toString('utf8'),
-          headers: headersOf(msg.headers),
+          reason: 'INVALID_PAYLOAD',
+          message: { subject: msg.subject, data: msg.data, headers: msg.headers },
           requestId: parsed.usageId,
           clientAccountId: parsed.clientAccountId,
-          reason: 'INVALID_PAYLOAD',
           attempts: 0,
-          firstError: parsed.message,
-          lastError: parsed.message,
-          firstAt: now,
-          lastAt: now,
-          outbox: [],
-        },
+          error: parsed.message,
+          at: now,
+        }),
       });
     }
     return { valid, invalid };

@@ -44,6 +44,7 @@ import { toOutboxEntry } from '../messaging/cloud-events.js';
 import { publishOutboxes } from '../relay/publish-outboxes.js';
 import type { Collections, DeadLetterDocument, LineDocument } from '../store/documents.js';
 import { rereadWhileLost } from '../store/line-writes.js';
+import { deadLetter, streamLetterId } from '../store/dead-letter.js';
 import type { References } from '../store/plan-change-store.js';
 import { archiveMonth } from '../store/month-archive.js';
 import { toRecord } from '../store/strip.js';
@@ -320,22 +321,17 @@ async function catalogOf(references: References, lines: UsageLine[]): Promise<Pr
 }
 
 function deadLetterOf(deps: UsageWriterDeps, message: UsageMessage, rejection: UsageRejection, now: Instant): DeadLetterDocument {
-  return {
-    _id: `${deps.usageStream}:${message.seq}`,
+  return deadLetter({
+    id: streamLetterId(deps.usageStream, message.seq),
     kind: 'usage',
-    subject: message.subject,
-    payload: JSON.stringify(message.record),
-    headers: { 'Nats-Msg-Id': message.record.usageId },
+    reason: rejection.reason,
+    message: { subject: message.subject, data: JSON.stringify(message.record), headers: { 'Nats-Msg-Id': message.record.usageId } },
     requestId: message.record.usageId,
     clientAccountId: message.record.clientAccountId,
-    reason: rejection.reason,
     attempts: 1,
-    firstError: rejection.message,
-    lastError: rejection.message,
-    firstAt: now,
-    lastAt: now,
-    outbox: [],
-  };
+    error: rejection.message,
+    at: now,
+  });
 }
 
 function entries(prefix: string, events: DomainEvent[], now: Instant) {
