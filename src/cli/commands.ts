@@ -10,7 +10,7 @@ export interface Command {
 export const commands: Record<string, Command> = {
   start: lazy('start [--roles <list>]: every role (or some) in one process, until SIGTERM', () => import('./start.js')),
   seed: lazy('seed <file>: load a fixture file into MongoDB', () => import('./seed.js')),
-  request: lazy('request plan-change|resource-order …: publish one request through NATS and wait for its outcome', () => import('./request.js'), ['plan-change', 'resource-order']),
+  request: lazy('request plan-change|resource-order|cancel|preview …: publish one request through NATS and wait for its outcome (preview: ask what a plan change would do)', () => import('./request.js'), ['plan-change', 'resource-order', 'cancel', 'preview']),
   alerts: noArguments(
     lazy('the threshold-alert consumer alone (warn, throttle, block); also a role of start', () => import('./alerts.js')),
     'usage: opensim alerts\n\nThe threshold-alert consumer alone, until SIGTERM or SIGINT: warns, throttles, blocks and lifts on\nthe monitoring events (README, "Threshold alerts"). It is also a role of opensim start (--roles alerts).\n',

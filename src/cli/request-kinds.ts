@@ -1,26 +1,26 @@
-import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import type { planChangeAppliedDataSchema, planChangeFailedDataSchema } from '../contract/events.js';
-import { planChangeRequestSchema, resourceOrderSchema, type CloudEvent } from '../contract/messages.js';
-import { UsageError } from './io.js';
+import { planChangeCancelSchema, planChangeRequestSchema, resourceOrderSchema, type CloudEvent } from '../contract/messages.js';
+import { checked, generatedId, gib, optional, required, SHARED_HELP, type KindOptions, type KindValues } from './request-flags.js';
 
-/** The flags of a request kind, as `parseArgs` reads them (all strings: ids, instants). */
-export type KindValues = Record<string, string | undefined>;
+export type { KindValues } from './request-flags.js';
 
 /**
- * One kind of `opensim request`: its flags, how they become the inbound message of
- * CONTRACT.md, and how its outcome event is recognised and told. A new kind (the preview
- * issue's `cancel`) is one more object like these, listed in request.ts.
+ * One kind of `opensim request`: its flags, and how they become what is sent. Most kinds publish
+ * an inbound message of CONTRACT.md and wait for its outcome event (OutgoingRequest); `preview`
+ * asks a query and prints its reply (OutgoingQuery, request-preview.ts). A new kind is one more
+ * object like these, listed in request.ts.
  */
 export interface RequestKind {
   /** One line per flag, for the usage. */
   flagsHelp: string;
-  options: Record<string, { type: 'string' }>;
-  /** The message to publish; throws UsageError for a bad or missing flag. */
-  build(values: KindValues, now: Date): OutgoingRequest;
+  options: KindOptions;
+  /** What to send; throws UsageError for a bad or missing flag. */
+  build(values: KindValues, now: Date): OutgoingRequest | OutgoingQuery;
 }
 
 export interface OutgoingRequest {
+  mode: 'publish';
   /** Subject under the prefix, e.g. `cmd.plan-change.CA-100237`. */
   subject: string;
   /** Subject of its outcome events under the prefix, e.g. `evt.plan-change.CA-100237`. */
@@ -30,20 +30,41 @@ export interface OutgoingRequest {
   body: Record<string, unknown>;
   /** What the message is, for the lines printed: `plan-change cli-…`. */
   label: string;
-  /** Whether an event on the outcome subject is this request's outcome. */
+  /** Whether an event on the outcome subject is the outcome waited for. */
   isOutcome(event: CloudEvent): boolean;
+  /** An event of this request that is noted and waited past (`scheduled`, with --wait-final). */
+  isInterim?(event: CloudEvent): boolean;
+  /** How long to wait when --timeout is not given; 30 s when absent. */
+  defaultTimeoutMs?: number;
   /** The outcome as one human line. */
   describe(event: CloudEvent): string;
 }
 
-const SHARED_HELP = `  --json              print the outcome CloudEvent as JSON (stdout) instead of a line
-  --timeout <s>       how long to wait for the outcome: 30 (seconds), 90s, 2m (default 30s)`;
+/** A NATS request-reply: the reply is printed, and says itself whether the answer is a yes. */
+export interface OutgoingQuery {
+  mode: 'query';
+  subject: string;
+  body: Record<string, unknown>;
+  label: string;
+  /** Exit 0 when true; 1 otherwise (a refusal, or an error reply). */
+  succeeded(reply: Record<string, unknown>): boolean;
+  describe(reply: Record<string, unknown>): string;
+}
+
+/** After `effectiveAt`, how long --wait-final waits for the final outcome by default. */
+const FINAL_GRACE_MS = 30_000;
 
 export const planChange: RequestKind = {
   flagsHelp: `  --account <id>      client account (clientAccountId; the subject's last token)
   --service <ref>     service of the line (serviceRef)
   --line <id>         the line whose plan changes (lineId)
   --target <id>       the available resource to move the line to (targetResourceId)
+  --at <t>            when it takes effect (effectiveAt), RFC 3339 with an offset, e.g.
+                      2026-12-01T00:00:00+01:00 (00:00 Paris on the 1st); absent: at once.
+                      A later instant schedules it: the outcome awaited is scheduled (exit 0)
+  --wait-final        with --at: wait past scheduled for the final outcome (applied, rejected,
+                      cancelled, failed); the scheduled event is noted on stderr, and the default
+                      timeout runs until 30 s after --at
   --request-id <id>   requestId and Nats-Msg-Id (default: generated, cli-…)
   --requested-at <t>  RFC 3339 instant with an offset (default: now)
   --requested-by <s>  who asks (optional)
@@ -53,12 +74,16 @@ ${SHARED_HELP}`,
     service: { type: 'string' },
     line: { type: 'string' },
     target: { type: 'string' },
+    at: { type: 'string' },
+    'wait-final': { type: 'boolean' },
     'request-id': { type: 'string' },
     'requested-at': { type: 'string' },
     'requested-by': { type: 'string' },
   },
   build(values, now) {
-    const requestId = values['request-id'] ?? generatedId();
+    const requestId = optional(values, 'request-id') ?? generatedId();
+    const at = optional(values, 'at');
+    const requestedBy = optional(values, 'requested-by');
     const body = checked(
       planChangeRequestSchema,
       {
@@ -67,19 +92,26 @@ ${SHARED_HELP}`,
         serviceRef: required(values, 'service'),
         lineId: required(values, 'line'),
         targetResourceId: required(values, 'target'),
-        requestedAt: values['requested-at'] ?? now.toISOString(),
-        ...(values['requested-by'] === undefined ? {} : { requestedBy: values['requested-by'] }),
+        requestedAt: optional(values, 'requested-at') ?? now.toISOString(),
+        ...(requestedBy === undefined ? {} : { requestedBy }),
+        ...(at === undefined ? {} : { effectiveAt: at }),
       },
-      { requestId: '--request-id', clientAccountId: '--account', serviceRef: '--service', lineId: '--line', targetResourceId: '--target', requestedAt: '--requested-at', requestedBy: '--requested-by' },
+      { requestId: '--request-id', clientAccountId: '--account', serviceRef: '--service', lineId: '--line', targetResourceId: '--target', requestedAt: '--requested-at', requestedBy: '--requested-by', effectiveAt: '--at' },
     );
+    const waitFinal = values['wait-final'] === true;
+    // plan-change-cancel.* events name the request too: only the request's own family counts.
+    const own = (event: CloudEvent) => event.type.startsWith('opensim.plan-change.') && event.data.requestId === requestId;
+    const scheduled = (event: CloudEvent) => own(event) && outcomeOf(event) === 'scheduled';
     return {
+      mode: 'publish',
       subject: `cmd.plan-change.${body.clientAccountId}`,
       outcomeSubject: `evt.plan-change.${body.clientAccountId}`,
       msgId: requestId,
       body,
       label: `plan-change ${requestId}`,
-      // plan-change-cancel.* events name the request too: only the request's own family counts.
-      isOutcome: (event) => event.type.startsWith('opensim.plan-change.') && event.data.requestId === requestId,
+      isOutcome: (event) => own(event) && !(waitFinal && scheduled(event)),
+      isInterim: (event) => waitFinal && scheduled(event),
+      ...(waitFinal && at !== undefined ? { defaultTimeoutMs: Math.max(0, Date.parse(at) - now.getTime()) + FINAL_GRACE_MS } : {}),
       describe: (event) => `${outcomeOf(event).padEnd(9)} plan-change ${requestId} on ${String(event.data.lineId ?? body.lineId)}: ${planChangeDetail(event)}`,
     };
   },
@@ -102,7 +134,7 @@ ${SHARED_HELP}`,
     'ordered-at': { type: 'string' },
   },
   build(values, now) {
-    const orderId = values['order-id'] ?? generatedId();
+    const orderId = optional(values, 'order-id') ?? generatedId();
     const body = checked(
       resourceOrderSchema,
       {
@@ -111,11 +143,12 @@ ${SHARED_HELP}`,
         serviceRef: required(values, 'service'),
         resourceId: required(values, 'resource'),
         productRef: required(values, 'product'),
-        orderedAt: values['ordered-at'] ?? now.toISOString(),
+        orderedAt: optional(values, 'ordered-at') ?? now.toISOString(),
       },
       { orderId: '--order-id', clientAccountId: '--account', serviceRef: '--service', resourceId: '--resource', productRef: '--product', orderedAt: '--ordered-at' },
     );
     return {
+      mode: 'publish',
       subject: `cmd.resource-order.${body.clientAccountId}`,
       outcomeSubject: `evt.resource-order.${body.clientAccountId}`,
       msgId: orderId,
@@ -126,6 +159,43 @@ ${SHARED_HELP}`,
         const d = event.data;
         const detail = outcomeOf(event) === 'applied' ? `resource ${String(d.resourceId)} (${String(d.productRef)}) of ${String(d.serviceRef)} is ${String(d.state)}` : reasonDetail(event);
         return `${outcomeOf(event).padEnd(9)} resource-order ${orderId}: ${detail}`;
+      },
+    };
+  },
+};
+
+/** `cancel`: CONTRACT.md's plan-change-cancel; its own outcome is plan-change-cancel.applied|rejected. */
+export const planChangeCancel: RequestKind = {
+  flagsHelp: `  --account <id>      client account (clientAccountId; the subject's last token)
+  --request-id <id>   the scheduled plan-change request to cancel (requestId)
+  --cancel-id <id>    cancelId and Nats-Msg-Id (default: generated, cli-…)
+  --requested-at <t>  RFC 3339 instant with an offset (default: now)
+${SHARED_HELP}`,
+  options: {
+    account: { type: 'string' },
+    'request-id': { type: 'string' },
+    'cancel-id': { type: 'string' },
+    'requested-at': { type: 'string' },
+  },
+  build(values, now) {
+    const cancelId = optional(values, 'cancel-id') ?? generatedId();
+    const body = checked(
+      planChangeCancelSchema,
+      { cancelId, clientAccountId: required(values, 'account'), requestId: required(values, 'request-id'), requestedAt: optional(values, 'requested-at') ?? now.toISOString() },
+      { cancelId: '--cancel-id', clientAccountId: '--account', requestId: '--request-id', requestedAt: '--requested-at' },
+    );
+    return {
+      mode: 'publish',
+      subject: `cmd.plan-change-cancel.${body.clientAccountId}`,
+      // CONTRACT.md puts the cancel's outcomes on the plan-change events subject.
+      outcomeSubject: `evt.plan-change.${body.clientAccountId}`,
+      msgId: cancelId,
+      body,
+      label: `cancel ${cancelId}`,
+      isOutcome: (event) => event.type.startsWith('opensim.plan-change-cancel.') && event.data.cancelId === cancelId,
+      describe: (event) => {
+        const detail = outcomeOf(event) === 'applied' ? `the change scheduled on ${String(event.data.lineId)} is cancelled, its target released` : reasonDetail(event);
+        return `${outcomeOf(event).padEnd(9)} cancel ${cancelId} of plan-change ${body.requestId}: ${detail}`;
       },
     };
   },
@@ -178,26 +248,4 @@ function planChangeDetail(event: CloudEvent): string {
 function reasonDetail(event: CloudEvent): string {
   const { reason, message } = event.data as { reason?: string; message?: string };
   return reason ? `${reason}${message ? ` (${message})` : ''}` : JSON.stringify(event.data);
-}
-
-function gib(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
-}
-
-function generatedId(): string {
-  return `cli-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-}
-
-function required(values: KindValues, flag: string): string {
-  const value = values[flag];
-  if (value === undefined || value === '') throw new UsageError(`--${flag} is required`);
-  return value;
-}
-
-/** Validates with the contract's own schema, naming the flag of each bad field. */
-function checked<T extends z.ZodType>(schema: T, body: Record<string, unknown>, flags: Record<string, string>): z.infer<T> & Record<string, unknown> {
-  const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data as z.infer<T> & Record<string, unknown>;
-  const problems = parsed.error.issues.map((issue) => `${flags[String(issue.path[0])] ?? issue.path.join('.')}: ${issue.message}`);
-  throw new UsageError(problems.join('; '));
 }

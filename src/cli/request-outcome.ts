@@ -1,6 +1,6 @@
 import { ErrorCode, JSONCodec, type NatsConnection, type NatsError } from 'nats';
 import type { CloudEvent } from '../contract/messages.js';
-import type { OutgoingRequest } from './request-kinds.js';
+import type { OutgoingQuery, OutgoingRequest } from './request-kinds.js';
 
 export type RequestResult =
   | { outcome: CloudEvent; duplicate: boolean }
@@ -19,7 +19,14 @@ const codec = JSONCodec<CloudEvent>();
  * event. The subscription is in place on the server before the message leaves, so an outcome
  * decided at once is not missed.
  */
-export async function publishAndAwait(nc: NatsConnection, prefix: string, request: OutgoingRequest, timeoutMs: number, onDuplicate: () => void): Promise<RequestResult> {
+export async function publishAndAwait(
+  nc: NatsConnection,
+  prefix: string,
+  request: OutgoingRequest,
+  timeoutMs: number,
+  onDuplicate: () => void,
+  onInterim: (event: CloudEvent) => void = () => {},
+): Promise<RequestResult> {
   const subscription = nc.subscribe(`${prefix}.${request.outcomeSubject}`);
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -32,6 +39,7 @@ export async function publishAndAwait(nc: NatsConnection, prefix: string, reques
           continue; // not a CloudEvent: someone else's message on the subject
         }
         if (request.isOutcome(event)) return event;
+        if (request.isInterim?.(event)) onInterim(event);
       }
       return undefined;
     })();
@@ -55,5 +63,26 @@ export async function publishAndAwait(nc: NatsConnection, prefix: string, reques
   } finally {
     clearTimeout(timer);
     subscription.unsubscribe();
+  }
+}
+
+/** No process answers the query subject: no system runs queries against this NATS with this prefix. */
+export class NoResponderError extends Error {
+  override readonly name = 'NoResponderError';
+}
+
+/** Asks a query (core NATS request-reply); `undefined` when no reply came in time. */
+export async function askQuery(nc: NatsConnection, prefix: string, query: OutgoingQuery, timeoutMs: number): Promise<Record<string, unknown> | undefined> {
+  const subject = `${prefix}.${query.subject}`;
+  try {
+    const reply = await nc.request(subject, JSON.stringify(query.body), { timeout: timeoutMs });
+    return reply.json<Record<string, unknown>>();
+  } catch (err) {
+    const code = (err as NatsError).code;
+    if (code === ErrorCode.NoResponders) {
+      throw new NoResponderError(`no process answers ${subject}: is the system running (npm start, or opensim start with the queries role and OPENSIM_SUBJECT_PREFIX=${prefix})?`);
+    }
+    if (code === ErrorCode.Timeout) return undefined;
+    throw err;
   }
 }
