@@ -1,7 +1,8 @@
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import { AckPolicy, connect } from 'nats';
+import { natsServers } from '../src/infra/nats-options.js';
+import { closeRedis, createRedis } from '../src/infra/redis.js';
 import { round } from './stats.js';
 
 /**
@@ -11,9 +12,10 @@ import { round } from './stats.js';
 
 /** BullMQ with an empty processor: P queues, one worker each, global concurrency 1. */
 export async function bullmqCeiling(redisUrl: string, partitions: number, jobs: number): Promise<number> {
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const connection = createRedis(redisUrl, { maxRetriesPerRequest: null });
   const name = `bench-ceiling-${Date.now()}`;
-  const queues = Array.from({ length: partitions }, (_, p) => new Queue(`${name}-${p}`, { connection }));
+  // A hash tag per queue: on a Redis Cluster each queue's keys share a slot, and the queues spread over the shards.
+  const queues = Array.from({ length: partitions }, (_, p) => new Queue(`${name}-{${name}-p${p}}`, { connection }));
   await Promise.all(queues.map((q) => q.setGlobalConcurrency(1)));
   let done = 0;
   let finish!: () => void;
@@ -34,7 +36,7 @@ export async function bullmqCeiling(redisUrl: string, partitions: number, jobs: 
   const rate = jobs / ((performance.now() - t0) / 1000);
   await Promise.all(workers.map((w) => w.close()));
   await Promise.all(queues.map(async (q) => (await q.obliterate({ force: true }), await q.close())));
-  await connection.quit();
+  await closeRedis(connection);
   return round(rate);
 }
 
@@ -63,12 +65,12 @@ export async function mongoCeiling(mongoUrl: string, parallel: number, operation
   return round(rate);
 }
 
-/** JetStream publish (acknowledged, windowed) → durable consumer → ack, end to end. */
-export async function jetstreamCeiling(natsUrl: string, messages: number): Promise<number> {
-  const nc = await connect({ servers: natsUrl });
+/** JetStream publish (acknowledged, windowed) → durable consumer → ack, end to end; `replicas` of the stream (a cluster: 3). */
+export async function jetstreamCeiling(natsUrl: string, messages: number, replicas = 1): Promise<number> {
+  const nc = await connect({ servers: natsServers(natsUrl) });
   const jsm = await nc.jetstreamManager();
   const stream = `BENCH_CEILING_${Date.now()}`;
-  await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
+  await jsm.streams.add({ name: stream, subjects: [`${stream}.>`], num_replicas: replicas });
   await jsm.consumers.add(stream, { durable_name: 'c', ack_policy: AckPolicy.Explicit });
   const js = nc.jetstream();
   const consumer = await js.consumers.get(stream, 'c');

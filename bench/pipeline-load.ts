@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from 'nats';
+import { natsServers } from '../src/infra/nats-options.js';
 import type { CloudEvent } from '../src/contract/messages.js';
 import { planChange } from './fleet.js';
 import { publishPaced } from './publish-paced.js';
@@ -29,7 +30,7 @@ export class PlanChangeLoad {
   }
 
   static async open(natsUrl: string, prefix: string, maxLines: number): Promise<PlanChangeLoad> {
-    return new PlanChangeLoad(await connect({ servers: natsUrl }), prefix, maxLines);
+    return new PlanChangeLoad(await connect({ servers: natsServers(natsUrl) }), prefix, maxLines);
   }
 
   async run(options: { lines: number; requests: number; rate: number | null; runId: string; timeoutMs?: number }): Promise<LoadResult> {

@@ -14,8 +14,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
-import { Redis } from 'ioredis';
 import { connect } from 'nats';
+import { natsServers } from '../src/infra/nats-options.js';
+import { closeRedis, createRedis } from '../src/infra/redis.js';
+import { commandQueueName } from '../src/workers/command-queues.js';
 import { resolveServices } from '../test/support/resolve-services.js';
 import { bullmqCeiling, jetstreamCeiling, mongoCeiling } from './ceilings.js';
 import { seedLines } from './fleet.js';
@@ -186,12 +188,12 @@ async function stopWorkers(procs: ChildProcess[]): Promise<void> {
 }
 
 async function serverVersions() {
-  const nc = await connect({ servers: urls.natsUrl });
+  const nc = await connect({ servers: natsServers(urls.natsUrl) });
   const nats = nc.info?.version;
   await nc.close();
-  const redis = new Redis(urls.redisUrl);
+  const redis = createRedis(urls.redisUrl);
   const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1];
-  await redis.quit();
+  await closeRedis(redis);
   const client = await new MongoClient(urls.mongoUrl).connect();
   const mongoVersion = (await client.db('admin').command({ buildInfo: 1 })).version as string;
   await client.close();
@@ -200,14 +202,14 @@ async function serverVersions() {
 
 async function cleanupQueuesAndStreams() {
   const { Queue } = await import('bullmq');
-  const connection = new Redis(urls.redisUrl, { maxRetriesPerRequest: null });
+  const connection = createRedis(urls.redisUrl, { maxRetriesPerRequest: null });
   for (let p = 0; p < Number(partitions); p++) {
-    const q = new Queue(`${prefix}-commands-${p}`, { connection });
+    const q = new Queue(commandQueueName(prefix, p), { connection });
     await q.obliterate({ force: true }).catch(() => {});
     await q.close();
   }
-  await connection.quit();
-  const nc = await connect({ servers: urls.natsUrl });
+  await closeRedis(connection);
+  const nc = await connect({ servers: natsServers(urls.natsUrl) });
   const jsm = await nc.jetstreamManager();
   for (const s of ['COMMANDS', 'USAGE', 'EVENTS']) await jsm.streams.delete(`${prefix.toUpperCase()}_${s}`).catch(() => {});
   await nc.drain();

@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from 'nats';
+import { natsServers } from '../src/infra/nats-options.js';
 import type { CloudEvent } from '../src/contract/messages.js';
 import type { UsageUpdatedData } from '../src/domain/events.js';
 import { accountOf, lineId } from './fleet.js';
@@ -36,7 +37,7 @@ export class UsageLoad {
   ) {}
 
   static async open(natsUrl: string, prefix: string): Promise<UsageLoad> {
-    return new UsageLoad(await connect({ servers: natsUrl }), prefix);
+    return new UsageLoad(await connect({ servers: natsServers(natsUrl) }), prefix);
   }
 
   async run(options: { firstLine: number; lines: number; records: number; rate: number | null; runId: string; timeoutMs?: number }): Promise<UsageResult> {
