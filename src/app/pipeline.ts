@@ -1,7 +1,7 @@
 import type { OutboxPublisher } from '../relay/outbox.js';
 import type { Clock } from './clock.js';
 import type { SweepSchedule } from './sweep-schedule.js';
-import type { Collections } from '../store/documents.js';
+import type { Collections, ScheduledMarker } from '../store/documents.js';
 import type { References } from '../store/plan-change-store.js';
 import type { CommandQueues } from '../workers/command-queue-client.js';
 
@@ -23,4 +23,6 @@ export interface Pipeline {
    * the unique index on the resources lines hold is what keeps two lines off one resource.
    */
   readonly schemaReady: Promise<void>;
+  /** Sets a scheduled change's trigger; set by the scheduler role where it runs (else the sweep of one that does finds the change). */
+  triggerDue?: (marker: ScheduledMarker) => Promise<void>;
 }

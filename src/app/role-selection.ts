@@ -16,6 +16,7 @@ export const ROLE_GROUPS = {
   rollover: { roles: ['month-rollover'], what: 'the month rollover job' },
   http: { roles: ['admin-http', 'console'], what: 'the console and its API, /metrics, /admin/queues (/healthz and /readyz always answer)' },
   queries: { roles: ['queries'], what: 'NATS queries: line view, request status, plan-change preview' },
+  scheduler: { roles: ['scheduler'], what: 'scheduled plan changes applied when due (their triggers, and a sweep for lost ones)' },
 } as const satisfies Record<string, { roles: readonly string[]; what: string }>;
 
 export type RoleGroup = keyof typeof ROLE_GROUPS;

@@ -8,6 +8,7 @@ import { references, type References } from '../store/plan-change-store.js';
 import { migrateLineHolds } from '../store/migrations.js';
 import { CommandQueues } from '../workers/command-queue-client.js';
 import { CommandWorker } from '../workers/command-worker.js';
+import { Scheduler } from '../workers/scheduler.js';
 import { systemClock, type Clock } from './clock.js';
 import { monitoringRoles } from './monitoring-roles.js';
 import { readRoles } from './read-roles.js';
@@ -22,7 +23,7 @@ import type { Role, RoleContext } from './system.js';
  */
 export function allRoles(options: { clock?: Clock } = {}): Role[] {
   const wiring = new Wiring(options.clock);
-  return [wiring, new Relay(wiring), new MaxDeliveriesCollector(wiring), new CommandWorker(wiring), new CommandIntake(wiring), new AdminSurface(wiring), ...monitoringRoles(wiring), ...readRoles(wiring)];
+  return [wiring, new Relay(wiring), new MaxDeliveriesCollector(wiring), new Scheduler(wiring), new CommandWorker(wiring), new CommandIntake(wiring), new AdminSurface(wiring), ...monitoringRoles(wiring), ...readRoles(wiring)];
 }
 
 class Wiring implements Role, Pipeline {
@@ -37,6 +38,7 @@ class Wiring implements Role, Pipeline {
   outboxSweeps!: SweepSchedule;
   noticeSweeps!: SweepSchedule;
   schemaReady!: Promise<void>;
+  triggerDue?: Pipeline['triggerDue'];
   private stopped = false;
 
   async start(context: RoleContext): Promise<void> {

@@ -58,6 +58,8 @@ export const configSchema = z.object({
   OPENSIM_RETRY_BASE_MS: z.coerce.number().int().min(1).default(250),
   OPENSIM_RETRY_MAX_MS: z.coerce.number().int().min(1).default(15_000),
   OPENSIM_LOCK_DURATION_MS: z.coerce.number().int().min(200).default(30_000),
+  /** How often the scheduler looks for scheduled changes due whose trigger was lost. */
+  OPENSIM_SCHEDULE_SWEEP_MS: z.coerce.number().int().min(50).default(5_000),
   /** Times a job whose worker stalled past its lock is run again before it ends failed (dead-lettered STALLED_TOO_OFTEN). */
   OPENSIM_MAX_STALLED_COUNT: z.coerce.number().int().min(0).max(100).default(5),
   OPENSIM_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),

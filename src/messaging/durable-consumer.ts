@@ -4,7 +4,7 @@ import type { Logger } from '../logging/logger.js';
 import { isNotFound } from './streams.js';
 
 /** The settings JetStream 2.10 lets a bound consumer change, and that follow the configuration. */
-const RECONCILED = ['ack_wait', 'max_ack_pending', 'max_deliver'] as const satisfies readonly (keyof ConsumerConfig)[];
+const RECONCILED = ['ack_wait', 'max_ack_pending', 'max_deliver', 'filter_subjects'] as const satisfies readonly (keyof ConsumerConfig)[];
 
 /**
  * Creates a durable consumer when missing, and brings an existing one's ack wait, in-flight
@@ -27,7 +27,7 @@ export async function ensureDurableConsumer(
   }
   const changes: Partial<Record<(typeof RECONCILED)[number], { from: unknown; to: unknown }>> = {};
   for (const key of RECONCILED) {
-    if (config[key] !== undefined && config[key] !== current[key]) changes[key] = { from: current[key], to: config[key] };
+    if (config[key] !== undefined && JSON.stringify(config[key]) !== JSON.stringify(current[key])) changes[key] = { from: current[key], to: config[key] };
   }
   if (Object.keys(changes).length === 0) return current;
   const update = Object.fromEntries(Object.entries(changes).map(([key, change]) => [key, change.to]));

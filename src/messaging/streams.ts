@@ -64,7 +64,7 @@ export interface WantedStream {
 
 export function wantedStreams(names: Naming, limits: StreamLimits): WantedStream[] {
   const streams: Omit<WantedStream, 'replicas'>[] = [
-    { name: names.commandStream, subjects: [names.planChangeCommands, names.resourceOrderCommands], retention: 'interest', maxAgeMs: limits.inboundMaxAgeMs, maxBytes: 0 },
+    { name: names.commandStream, subjects: names.commandSubjects, retention: 'interest', maxAgeMs: limits.inboundMaxAgeMs, maxBytes: 0 },
     { name: names.usageStream, subjects: [names.usage], retention: 'interest', maxAgeMs: limits.inboundMaxAgeMs, maxBytes: 0 },
     { name: names.eventStream, subjects: names.eventSubjects, retention: 'limits', maxAgeMs: limits.eventsMaxAgeMs, maxBytes: limits.eventsMaxBytes },
     // Advisories are core NATS messages: kept in a stream, none is lost while no relay runs.

@@ -9,6 +9,9 @@ export interface Naming {
   prefix: string;
   planChangeCommands: string; // wildcard subject
   resourceOrderCommands: string;
+  planChangeCancelCommands: string;
+  /** Every command subject the intake takes in, in the order of `commandKindOf`. */
+  commandSubjects: string[];
   usage: string;
   commandStream: string;
   usageStream: string;
@@ -25,6 +28,8 @@ export function naming(prefix: string): Naming {
     prefix,
     planChangeCommands: `${prefix}.cmd.plan-change.*`,
     resourceOrderCommands: `${prefix}.cmd.resource-order.*`,
+    planChangeCancelCommands: `${prefix}.cmd.plan-change-cancel.*`,
+    commandSubjects: [`${prefix}.cmd.plan-change.*`, `${prefix}.cmd.resource-order.*`, `${prefix}.cmd.plan-change-cancel.*`],
     usage: `${prefix}.usage.*`,
     commandStream: `${streamBase}_COMMANDS`,
     usageStream: `${streamBase}_USAGE`,
@@ -54,4 +59,14 @@ export function eventSubject(prefix: string, event: DomainEvent): string {
 /** The last token of a subject: the client account of a command. */
 export function lastToken(subject: string): string {
   return subject.slice(subject.lastIndexOf('.') + 1);
+}
+
+export const COMMAND_KINDS = ['plan-change', 'resource-order', 'plan-change-cancel'] as const;
+export type CommandKind = (typeof COMMAND_KINDS)[number];
+
+/** The kind of a command from its subject (`<prefix>.cmd.<kind>.<account>`), `null` if it is none. */
+export function commandKindOf(prefix: string, subject: string): CommandKind | null {
+  if (!subject.startsWith(`${prefix}.cmd.`)) return null;
+  const kind = subject.slice(prefix.length + 5, subject.lastIndexOf('.'));
+  return (COMMAND_KINDS as readonly string[]).includes(kind) ? (kind as CommandKind) : null;
 }

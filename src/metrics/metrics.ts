@@ -3,8 +3,8 @@ import { THRESHOLD_NAMES } from '../domain/thresholds.js';
 import { DEAD_LETTER_REASONS } from '../operations/dead-letters.js';
 
 /** What a request came to, as counted by `opensim_requests_total`. */
-export type RequestOutcome = 'applied' | 'rejected' | 'failed' | 'duplicate';
-export type RequestKind = 'plan-change' | 'resource-order';
+export type RequestOutcome = 'applied' | 'rejected' | 'failed' | 'duplicate' | 'scheduled' | 'cancelled';
+export type RequestKind = 'plan-change' | 'resource-order' | 'plan-change-cancel';
 
 export const USAGE_OUTCOMES = ['counted', 'duplicate', 'rejected', 'invalid'] as const;
 export type UsageOutcome = (typeof USAGE_OUTCOMES)[number];

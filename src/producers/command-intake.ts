@@ -2,7 +2,7 @@ import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamManager,
 import type { Redis } from 'ioredis';
 import type { Role, RoleContext } from '../app/system.js';
 import type { Pipeline } from '../app/pipeline.js';
-import { naming, type Naming } from '../messaging/subjects.js';
+import { commandKindOf, naming, type Naming } from '../messaging/subjects.js';
 import { ensureStreams, isNotFound } from '../messaging/streams.js';
 import { ackWaitMs, consumeUntilStopped, ensureDurableConsumer, stopConsuming } from '../messaging/durable-consumer.js';
 import { insertOnce } from '../store/insert-once.js';
@@ -96,7 +96,7 @@ export class CommandIntake implements Role {
         durable_name: COMMAND_CONSUMER,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
-        filter_subjects: [this.names.planChangeCommands, this.names.resourceOrderCommands],
+        filter_subjects: this.names.commandSubjects,
         max_ack_pending: config.OPENSIM_INTAKE_MAX_IN_FLIGHT,
         ack_wait: config.OPENSIM_INTAKE_ACK_WAIT_MS * 1_000_000,
         // Never given up on by JetStream: the intake takes every message in, in order, or gives
@@ -273,7 +273,8 @@ export class CommandIntake implements Role {
     const now = new Date().toISOString();
     const taken: TakenIn[] = [];
     for (const m of batch) {
-      const kind = m.subject.startsWith(`${this.names.prefix}.cmd.plan-change.`) ? 'plan-change' : 'resource-order';
+      // The stream holds only command subjects (its subjects are the intake's filter).
+      const kind = commandKindOf(this.names.prefix, m.subject) ?? 'plan-change';
       const parsed = parseCommand(kind, m.subject, m.data, m.headers?.get('Nats-Msg-Id') || undefined, now, this.context.config.OPENSIM_MAX_PAYLOAD_BYTES);
       if (parsed.ok) {
         taken.push({ seq: m.seq, job: { ...parsed.job, seq: m.seq } });
@@ -304,7 +305,7 @@ export class CommandIntake implements Role {
       const { letter } = verdict;
       if (await this.retried(() => insertOnce(this.pipeline.collections.deadLetters, letter))) {
         metrics.deadLetterWritten(letter.reason);
-        metrics.requestDecided(letter.kind === 'resource-order' ? 'resource-order' : 'plan-change', letter.reason === 'MAX_DELIVERIES' ? 'failed' : 'rejected', letter.reason);
+        metrics.requestDecided(commandKindOf(this.names.prefix, letter.subject) ?? 'plan-change', letter.reason === 'MAX_DELIVERIES' ? 'failed' : 'rejected', letter.reason);
       }
       logger.error({ deadLetter: letter._id, requestId: letter.requestId, deliveries, reason: letter.reason }, 'command given up on after repeated failures to take it in');
       await this.pipeline.outbox.flushQuietly(this.pipeline.collections.deadLetters, letter._id);

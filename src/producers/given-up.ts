@@ -1,9 +1,9 @@
 import type { StoredMsg } from 'nats';
 import type { Collections, DeadLetterDocument } from '../store/documents.js';
 import { requestKey } from '../store/documents.js';
-import { findDecision } from '../store/plan-change-store.js';
 import type { CommandQueues } from '../workers/command-queue-client.js';
-import { commandJobId, messageIdOf, type CommandJob } from '../workers/command-queues.js';
+import { accountOf, commandJobId, messageIdOf, type CommandJob } from '../workers/command-queues.js';
+import { commandKindOf } from '../messaging/subjects.js';
 import { failedOutcome } from '../workers/failed-outcome.js';
 import { deadLetter, streamLetterId } from '../store/dead-letter.js';
 import { invalidPayloadLetter } from './invalid-payload.js';
@@ -45,7 +45,7 @@ export async function givenUpVerdict(deps: GiveUpDeps, given: GivenUp, now: stri
     };
   }
   const raw = { subject: stored.subject, data: stored.data, headers: stored.header };
-  const kind = stored.subject.startsWith(`${deps.prefix}.cmd.plan-change.`) ? 'plan-change' : 'resource-order';
+  const kind = commandKindOf(deps.prefix, stored.subject) ?? 'plan-change';
   const parsed = parseCommand(kind, stored.subject, stored.data, stored.header?.get('Nats-Msg-Id') || undefined, now, deps.maxPayloadBytes);
   if (!parsed.ok) return { letter: invalidPayloadLetter(deps.prefix, letterId, raw, parsed, given.deliveries, now) };
   if (await reachedThePipeline(deps, parsed.job)) return { inPipeline: messageIdOf(parsed.job) };
@@ -57,7 +57,7 @@ export async function givenUpVerdict(deps: GiveUpDeps, given: GivenUp, now: stri
       reason: 'MAX_DELIVERIES',
       message: raw,
       requestId: messageIdOf(parsed.job),
-      clientAccountId: parsed.job.kind === 'plan-change' ? parsed.job.request.clientAccountId : parsed.job.order.clientAccountId,
+      clientAccountId: accountOf(parsed.job),
       attempts: given.deliveries,
       error,
       at: now,
@@ -70,6 +70,5 @@ export async function givenUpVerdict(deps: GiveUpDeps, given: GivenUp, now: stri
 /** Enqueued (BullMQ still holds the job) or already decided (MongoDB). */
 async function reachedThePipeline(deps: GiveUpDeps, job: CommandJob): Promise<boolean> {
   if (await deps.queues.queueFor(job).getJob(commandJobId(job))) return true;
-  if (job.kind === 'plan-change') return (await findDecision(deps.collections, job.request.requestId)) !== null;
-  return (await deps.collections.requests.findOne({ _id: requestKey('resource-order', job.order.orderId) })) !== null;
+  return (await deps.collections.requests.findOne({ _id: requestKey(job.kind, messageIdOf(job)) })) !== null;
 }

@@ -1,6 +1,6 @@
 import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { commandJobId, commandQueueName, partitionOf, serviceRefOf, type CommandJob } from '../workers/command-queues.js';
+import { commandJobId, commandQueueName, partitionOf, accountOf, type CommandJob } from '../workers/command-queues.js';
 
 /** Finished jobs kept for inspection; the durable memory of decisions is in MongoDB, not here. */
 const KEEP_COMPLETED = { age: 24 * 3600, count: 10_000 };
@@ -123,7 +123,7 @@ export class IntakeCursor {
   }
 
   private queueFor(job: CommandJob): Queue {
-    return this.queues[partitionOf(serviceRefOf(job), this.queues.length)]!;
+    return this.queues[partitionOf(accountOf(job), this.queues.length)]!;
   }
 
   /** Runs `build`'s commands in one transaction, only if the lease is still `token`'s and unchanged until EXEC. */

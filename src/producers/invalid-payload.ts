@@ -1,5 +1,5 @@
 import type { MsgHdrs } from 'nats';
-import { planChangeRejected, resourceOrderRejected, type DomainEvent } from '../domain/index.js';
+import { planChangeCancelRejected, planChangeRejected, resourceOrderRejected, type DomainEvent } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import { deadLetter } from '../store/dead-letter.js';
 import type { DeadLetterDocument } from '../store/documents.js';
@@ -19,10 +19,14 @@ export { headersOf, streamLetterId } from '../store/dead-letter.js';
  * outbox. Its id is the stream sequence, so a redelivery finds the same letter and event.
  */
 export function invalidPayloadLetter(prefix: string, letterId: string, raw: RawMessage, parsed: Extract<ParsedCommand, { ok: false }>, attempts: number, now: string): DeadLetterDocument {
+  const { messageId: id, clientAccountId, message } = parsed;
+  const key = `invalid-${letterId}`;
   const event: DomainEvent =
     parsed.kind === 'plan-change'
-      ? planChangeRejected({ requestId: parsed.messageId, clientAccountId: parsed.clientAccountId, lineId: parsed.lineId, reason: 'INVALID_PAYLOAD', message: parsed.message }, `invalid-${letterId}`)
-      : resourceOrderRejected({ orderId: parsed.messageId, clientAccountId: parsed.clientAccountId, resourceId: null, reason: 'INVALID_PAYLOAD', message: parsed.message }, `invalid-${letterId}`);
+      ? planChangeRejected({ requestId: id, clientAccountId, lineId: parsed.lineId, reason: 'INVALID_PAYLOAD', message }, key)
+      : parsed.kind === 'resource-order'
+        ? resourceOrderRejected({ orderId: id, clientAccountId, resourceId: null, reason: 'INVALID_PAYLOAD', message }, key)
+        : planChangeCancelRejected({ cancelId: id, clientAccountId, requestId: null, reason: 'INVALID_PAYLOAD', message }, key);
   return deadLetter({
     id: letterId,
     kind: parsed.kind,

@@ -2,7 +2,7 @@ import type { Job, Queue } from 'bullmq';
 import type { Logger } from '../logging/logger.js';
 import { insertOnce } from '../store/insert-once.js';
 import type { CommandJob } from '../workers/command-queues.js';
-import { messageIdOf } from '../workers/command-queues.js';
+import { accountOf, bodyOf, messageIdOf } from '../workers/command-queues.js';
 import type { RetryProgress } from '../workers/command-worker.js';
 import { decideFailed, type JobFailureReason } from '../workers/failed-decision.js';
 import type { WorkerDeps } from '../workers/plan-change.js';
@@ -60,9 +60,9 @@ function deadLetterOf(queueName: string, job: Job<CommandJob>, failure: { reason
     id: `${queueName}/${job.id}/${job.finishedOn ?? 0}`,
     kind: command.kind,
     reason: failure.reason,
-    message: { subject: command.subject, data: JSON.stringify(command.kind === 'plan-change' ? command.request : command.order), headers: { 'Nats-Msg-Id': requestId } },
+    message: { subject: command.subject, data: JSON.stringify(bodyOf(command)), headers: { 'Nats-Msg-Id': requestId } },
     requestId,
-    clientAccountId: command.kind === 'plan-change' ? command.request.clientAccountId : command.order.clientAccountId,
+    clientAccountId: accountOf(command),
     attempts: failure.attempts,
     error: failure.error,
     at: failure.failedAt,

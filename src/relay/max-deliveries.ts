@@ -98,8 +98,8 @@ export class MaxDeliveriesCollector implements Role {
     const { letter } = verdict;
     if (await insertOnce(this.pipeline.collections.deadLetters, letter)) {
       metrics.deadLetterWritten(letter.reason);
-      if (letter.reason === 'MAX_DELIVERIES') metrics.requestDecided(letter.kind === 'resource-order' ? 'resource-order' : 'plan-change', 'failed', 'MAX_DELIVERIES');
-      else metrics.requestDecided(letter.kind === 'resource-order' ? 'resource-order' : 'plan-change', 'rejected', letter.reason);
+      if (letter.reason === 'MAX_DELIVERIES') metrics.requestDecided(letter.kind === 'plan-change-cancel' || letter.kind === 'resource-order' ? letter.kind : 'plan-change', 'failed', 'MAX_DELIVERIES');
+      else metrics.requestDecided(letter.kind === 'plan-change-cancel' || letter.kind === 'resource-order' ? letter.kind : 'plan-change', 'rejected', letter.reason);
       logger.error({ deadLetter: letter._id, requestId: letter.requestId, clientAccountId: letter.clientAccountId, deliveries: advisory.deliveries, reason: letter.reason }, 'inbound message dead-lettered after max deliveries');
     }
     await this.pipeline.outbox.flushQuietly(this.pipeline.collections.deadLetters, letter._id);

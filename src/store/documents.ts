@@ -40,6 +40,8 @@ export interface LineDocument extends LineMonitoringFields {
   holds?: string[];
   /** When the line document was last written (the line view's `updatedAt`). */
   updatedAt?: string;
+  /** Cancels decided on this line, newest last (bounded): a redelivered cancel changes nothing more. */
+  decidedCancelIds?: string[];
   outbox: OutboxEntry[];
 }
 
@@ -47,7 +49,8 @@ export interface LineDocument extends LineMonitoringFields {
 export interface LineDecision {
   requestId: string;
   clientAccountId: string;
-  outcome: 'applied' | 'rejected' | 'failed';
+  /** `scheduled` is not final: `applied`, `rejected` or `cancelled` follows it (or `failed`). */
+  outcome: 'applied' | 'rejected' | 'failed' | 'scheduled' | 'cancelled';
   reason: string | null;
   eventId: string;
   decidedAt: string;
@@ -66,23 +69,25 @@ export type ResourceDocument = Resource & { _id: string; lineId?: string | null;
 
 /** The durable record of a decided request: its outcome survives JetStream's and BullMQ's windows. */
 export interface RequestDocument {
-  _id: string; // `plan-change:<requestId>` or `resource-order:<orderId>`
-  kind: 'plan-change' | 'resource-order';
+  _id: string; // `plan-change:<requestId>`, `resource-order:<orderId>` or `plan-change-cancel:<cancelId>`
+  kind: 'plan-change' | 'resource-order' | 'plan-change-cancel';
   clientAccountId: string;
   lineId: string | null;
-  outcome: 'applied' | 'rejected' | 'failed';
+  outcome: 'applied' | 'rejected' | 'failed' | 'scheduled' | 'cancelled';
   reason: string | null;
   eventId: string;
   decidedAt: string;
   /** Of a failure: the stream sequence of the message whose job failed. */
   seq?: number;
+  /** Of a scheduled change (and what became of it): when it takes effect. */
+  effectiveAt?: string;
   outbox: OutboxEntry[];
 }
 
 export interface DeadLetterDocument {
   _id: string;
   /** `warning`: a threshold warning the alert webhook refused (src/alerts/warning-delivery.ts). */
-  kind: 'plan-change' | 'resource-order' | 'usage' | 'warning';
+  kind: 'plan-change' | 'resource-order' | 'plan-change-cancel' | 'usage' | 'warning';
   subject: string;
   /** The original message body, as received (text, since it may not be JSON). */
   payload: string;
@@ -121,6 +126,18 @@ export interface AuditDocument {
 
 export const DECIDED_REQUEST_IDS_KEPT = 200;
 
+/**
+ * A scheduled change waiting for its `effectiveAt`, found without scanning the lines: written
+ * before the line commits the schedule, removed once it is applied, rejected or cancelled. The
+ * line is the truth; a marker whose line holds no such change is simply removed.
+ */
+export interface ScheduledMarker {
+  _id: string; // requestId
+  lineId: string;
+  clientAccountId: string;
+  effectiveAt: string;
+}
+
 export function requestKey(kind: RequestDocument['kind'], id: string): string {
   return `${kind}:${id}`;
 }
@@ -134,6 +151,8 @@ export interface Collections {
   deadLetters: Collection<DeadLetterDocument>;
   /** One document per one-time data migration done (store/migrations.ts). */
   migrations: Collection<{ _id: string; doneAt: string }>;
+  /** One marker per scheduled change not yet applied, rejected or cancelled (scheduled-markers.ts). */
+  scheduledChanges: Collection<ScheduledMarker>;
   audit: Collection<AuditDocument>;
   usage: Collection<UsageClaimDocument>;
   usageAttempts: Collection<UsageAttemptDocument>;
@@ -150,6 +169,7 @@ export function collections(db: Db): Collections {
     requests: db.collection<RequestDocument>('requests'),
     deadLetters: db.collection<DeadLetterDocument>('deadLetters'),
     migrations: db.collection<{ _id: string; doneAt: string }>('migrations'),
+    scheduledChanges: db.collection<ScheduledMarker>('scheduledChanges'),
     audit: db.collection<AuditDocument>('audit'),
     usage: db.collection<UsageClaimDocument>('usage'),
     usageAttempts: db.collection<UsageAttemptDocument>('usageAttempts'),

@@ -1,4 +1,4 @@
-import type { ChangePlanState, Line, LineMonth, Product, Resource, Service } from '../domain/index.js';
+import { heldResources, resourceStateOn, type ChangePlanState, type Line, type LineMonth, type Product, type Resource, type Service } from '../domain/index.js';
 import type { PlanChangeRequest } from '../contract/messages.js';
 import {
   DECIDED_REQUEST_IDS_KEPT,
@@ -34,7 +34,7 @@ export async function loadPlanChange(c: Collections, references: References, req
     findDecision(c, request.requestId),
     c.lines.findOne({ _id: request.lineId }),
     c.resources.findOne({ _id: request.targetResourceId }),
-    c.lines.findOne({ holds: request.targetResourceId }, { projection: { _id: 1 } }),
+    c.lines.findOne({ holds: request.targetResourceId }, { projection: { 'line.activeResourceId': 1, 'line.scheduledChange': 1 } }),
   ]);
   const line = lineDoc?.line ?? null;
   const productRefs = unique([...(line?.planHistory.map((h) => h.productRef) ?? []), target?.productRef]);
@@ -49,7 +49,8 @@ export async function loadPlanChange(c: Collections, references: References, req
       line,
       services: Object.fromEntries(services.map((s) => [s._id, toRecord(s) as Service])),
       currentResource: line ? currentResourceOf(line) : null,
-      targetResource: target ? { ...asResource(target), state: holder ? 'active' : 'available' } : null,
+      // Whether it is free is the lines' to say: active on one, reserved by one's scheduled change, or neither.
+      targetResource: target ? { ...asResource(target), state: holder ? resourceStateOn(holder.line, target._id) : 'available' } : null,
       products: Object.fromEntries(products.map((p) => [p._id, toRecord(p) as Product])),
       month: lineDoc?.month ?? null,
       decidedRequestIds: lineDoc?.decidedRequestIds ?? [],
@@ -83,10 +84,14 @@ function asResource(doc: ResourceDocument): Resource {
 /** A decision to commit on the line: what it records, the state it changes (if applied), its events. */
 export interface LineCommit {
   decision: LineDecision;
-  /** An applied change: the line and month after it. */
-  change?: { line: Line; month: LineMonth };
+  /** The line (and its month record) after the decision, when it changes them. */
+  change?: { line: Line; month?: LineMonth | null };
   outbox: OutboxEntry[];
   now: string;
+  /** The request is already in the line's decided list (scheduled before): record the decision only. */
+  decidedBefore?: boolean;
+  /** A cancel decided with it, recorded so that its redelivery changes nothing more. */
+  cancelId?: string;
 }
 
 /**
@@ -99,14 +104,16 @@ export interface LineCommit {
  */
 export async function commitOnLine(c: Collections, lineDoc: Pick<LineDocument, '_id' | 'version'>, commit: LineCommit): Promise<LineWriteResult> {
   const { decision, change } = commit;
+  const counted = decision.outcome !== 'failed' && !commit.decidedBefore;
   return writeLine(
     c,
     {
       lineId: lineDoc._id,
       version: lineDoc.version,
-      set: change ? { line: change.line, month: change.month, holds: [change.line.activeResourceId] } : {},
+      set: change ? { line: change.line, ...(change.month !== undefined ? { month: change.month } : {}), holds: heldResources(change.line) } : {},
       push: {
-        ...(decision.outcome === 'failed' ? {} : { decidedRequestIds: { $each: [decision.requestId], $slice: -DECIDED_REQUEST_IDS_KEPT } }),
+        ...(counted ? { decidedRequestIds: { $each: [decision.requestId], $slice: -DECIDED_REQUEST_IDS_KEPT } } : {}),
+        ...(commit.cancelId ? { decidedCancelIds: { $each: [commit.cancelId], $slice: -DECIDED_REQUEST_IDS_KEPT } } : {}),
         decisions: { $each: [decision], $slice: -DECIDED_REQUEST_IDS_KEPT },
       },
       outbox: commit.outbox,
@@ -141,8 +148,8 @@ async function projectResource(c: Collections, resourceId: string): Promise<void
   for (let round = 0; round < PROJECTION_ROUNDS; round++) {
     const doc = await c.resources.findOne({ _id: resourceId }, { projection: { state: 1, lineId: 1, pv: 1 } });
     if (!doc) return;
-    const holder = await c.lines.findOne({ holds: resourceId }, { projection: { _id: 1 } });
-    const wanted = holder ? { state: 'active' as const, lineId: holder._id } : { state: 'available' as const, lineId: null };
+    const holder = await c.lines.findOne({ holds: resourceId }, { projection: { 'line.activeResourceId': 1, 'line.scheduledChange': 1 } });
+    const wanted = holder ? { state: resourceStateOn(holder.line, resourceId), lineId: holder._id } : { state: 'available' as const, lineId: null };
     if (doc.state === wanted.state && (doc.lineId ?? null) === wanted.lineId) return;
     // findOneAndUpdate, not updateOne: the test server looks a guarded update's document up by _id only in findAndModify (docs/testing.md).
     // `pv: null` also matches a document never projected (no `pv` yet).
@@ -156,7 +163,7 @@ async function projectResource(c: Collections, resourceId: string): Promise<void
  * The durable record of a decision (`requests`), written from what the line committed, so every
  * writer writes the same one. It outlives JetStream's duplicate window, BullMQ's job retention
  * and the line's bounded list. A failure's record gives way to a later decision of the same
- * request (a resend, a retry), never the reverse.
+ * request (a resend, a retry), and a schedule's to what became of it; never the reverse.
  */
 export async function recordDecision(c: Collections, decision: Omit<RequestDocument, '_id' | 'kind'> & { requestId: string }): Promise<void> {
   const { requestId, ...rest } = decision;
@@ -164,10 +171,16 @@ export async function recordDecision(c: Collections, decision: Omit<RequestDocum
   for (let round = 0; round < PROJECTION_ROUNDS; round++) {
     if (await insertOnce(c.requests, doc)) return;
     const existing = await c.requests.findOne({ _id: doc._id }, { projection: { outcome: 1, seq: 1 } });
-    if (!existing || existing.outcome !== 'failed' || (doc.outcome === 'failed' && doc.seq === existing.seq)) return;
-    const replaced = await c.requests.findOneAndReplace({ _id: doc._id, outcome: 'failed', seq: (existing.seq ?? null) as number }, doc, { projection: { _id: 1 } });
+    if (!existing || !givesWay(existing, doc)) return;
+    const replaced = await c.requests.findOneAndReplace({ _id: doc._id, outcome: existing.outcome, seq: (existing.seq ?? null) as number }, doc, { projection: { _id: 1 } });
     if (replaced) return;
   }
+}
+
+/** Whether a recorded decision gives way to another one of the same request. */
+function givesWay(existing: Pick<RequestDocument, 'outcome' | 'seq'>, next: Pick<RequestDocument, 'outcome' | 'seq'>): boolean {
+  if (existing.outcome === 'failed') return !(next.outcome === 'failed' && next.seq === existing.seq);
+  return existing.outcome === 'scheduled' && next.outcome !== 'scheduled';
 }
 
 export async function findDecision(c: Collections, requestId: string): Promise<RequestDocument | null> {

@@ -35,11 +35,12 @@ export async function seedFixture(db: Db, fixture: Fixture): Promise<SeedSummary
   const resources = new Map(fixture.resources.map((resource) => [resource.resourceId, resource]));
   const lineOnResource = new Map(fixture.lines.map((line) => [line.activeResourceId, line.lineId]));
   // Resolved before anything is written: parseFixture's reference checks guarantee both.
+  const changed = await changedLines(c, fixture.lines);
   const lineOps = fixture.lines.map((line) => {
     const service = services.get(line.serviceRef);
     const resource = resources.get(line.activeResourceId);
     if (!service || !resource) throw new InconsistentStateError(`line '${line.lineId}': service or active resource not in the fixture (validate with parseFixture)`);
-    return lineUpsert(line, service.clientAccountId, resource);
+    return lineUpsert(line, service.clientAccountId, resource, changed.has(line.lineId));
   });
 
   await ensureIndexes(c);
@@ -92,7 +93,7 @@ const LINE_DESCRIPTIVE = ['msisdn', 'iccid', 'rio', 'user'] as const;
  * `$setOnInsert` of the whole `line` would conflict), so a re-seed never touches the history,
  * version, month record, decided requests or outbox that plan changes have written since.
  */
-function lineUpsert(fixtureLine: FixtureLine, clientAccountId: string, activeResource: Resource): Upsert<LineDocument> {
+function lineUpsert(fixtureLine: FixtureLine, clientAccountId: string, activeResource: Resource, changed: boolean): Upsert<LineDocument> {
   const line = registerLine(fixtureLine, activeResource);
   const missing = LINE_DESCRIPTIVE.filter((key) => line[key] === undefined);
   const set: Document = { 'line.state': line.state };
@@ -103,8 +104,11 @@ function lineUpsert(fixtureLine: FixtureLine, clientAccountId: string, activeRes
       update: {
         $set: set,
         ...(missing.length > 0 ? { $unset: Object.fromEntries(missing.map((key) => [`line.${key}`, ''])) } : {}),
+        // A line the file changes (suspended, say) moves to a new version, so no guarded write
+        // decided on the line as it was can land after the seed (BRIEF.md).
+        ...(changed ? { $inc: { version: 1 } } : {}),
         $setOnInsert: {
-          version: 0,
+          ...(changed ? {} : { version: 0 }),
           clientAccountId,
           serviceRef: line.serviceRef,
           'line.lineId': line.lineId,
@@ -122,6 +126,21 @@ function lineUpsert(fixtureLine: FixtureLine, clientAccountId: string, activeRes
       upsert: true,
     },
   };
+}
+
+/** The lines already stored whose descriptive fields the file changes. */
+async function changedLines(c: ReturnType<typeof collections>, lines: readonly FixtureLine[]): Promise<Set<string>> {
+  if (lines.length === 0) return new Set();
+  const stored = await c.lines.find({ _id: { $in: lines.map((l) => l.lineId) } }, { projection: { line: 1 } }).toArray();
+  const byId = new Map(stored.map((doc) => [doc._id, doc.line]));
+  return new Set(
+    lines
+      .filter((l) => {
+        const was = byId.get(l.lineId);
+        return was !== undefined && (was.state !== l.state || LINE_DESCRIPTIVE.some((key) => was[key] !== l[key]));
+      })
+      .map((l) => l.lineId),
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { commandJobId, commandQueueName, partitionOf, serviceRefOf, type CommandJob } from './command-queues.js';
+import { commandJobId, commandQueueName, partitionOf, accountOf, type CommandJob } from './command-queues.js';
 
 /** Finished jobs kept for inspection; the durable memory of decisions is in MongoDB, not here. */
 const KEEP_COMPLETED = { age: 24 * 3600, count: 10_000 };
@@ -24,7 +24,7 @@ export class CommandQueues {
   }
 
   queueFor(job: CommandJob): Queue {
-    return this.queues[partitionOf(serviceRefOf(job), this.partitions)]!;
+    return this.queues[partitionOf(accountOf(job), this.partitions)]!;
   }
 
   /**

@@ -1,25 +1,55 @@
-import type { PlanChangeRequest, ResourceOrder } from '../contract/messages.js';
+import type { PlanChangeCancel, PlanChangeRequest, ResourceOrder } from '../contract/messages.js';
 
 /**
- * Plan changes and resource orders go to partitioned BullMQ queues, one job at a time per
- * partition (global concurrency 1). The partition is chosen by `serviceRef`: every write to a
- * service's lines and resources is then serialized in arrival order — per-line order, and no
- * two changes racing for one available resource — without relying on the database to
- * serialize. Different services run in parallel across partitions.
+ * Commands go to partitioned BullMQ queues, one job at a time per partition (global concurrency
+ * 1). The partition is chosen by the client account: every command of an account — its plan
+ * changes, resource orders and cancels — is then taken up in stream order, so per-line order
+ * holds (a line belongs to one account) and a cancel never overtakes the request it cancels.
+ * That two lines never hold one resource is MongoDB's to enforce (the unique `holds` index),
+ * not the queues'. Different accounts run in parallel across partitions.
  */
 export type CommandJob =
   | { kind: 'plan-change'; subject: string; request: PlanChangeRequest; receivedAt: string; seq?: number }
-  | { kind: 'resource-order'; subject: string; order: ResourceOrder; receivedAt: string; seq?: number };
+  | { kind: 'resource-order'; subject: string; order: ResourceOrder; receivedAt: string; seq?: number }
+  | { kind: 'plan-change-cancel'; subject: string; cancel: PlanChangeCancel; receivedAt: string; seq?: number };
 
-export function serviceRefOf(job: CommandJob): string {
-  return job.kind === 'plan-change' ? job.request.serviceRef : job.order.serviceRef;
+/** The partition key of a command: its client account. */
+export function accountOf(job: CommandJob): string {
+  switch (job.kind) {
+    case 'plan-change':
+      return job.request.clientAccountId;
+    case 'resource-order':
+      return job.order.clientAccountId;
+    case 'plan-change-cancel':
+      return job.cancel.clientAccountId;
+    default: {
+      const unknown: never = job;
+      throw new Error(`unknown command ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/** The command as upstream sent it (a dead letter keeps it, so it can be published again). */
+export function bodyOf(job: CommandJob): object {
+  return job.kind === 'plan-change' ? job.request : job.kind === 'resource-order' ? job.order : job.cancel;
 }
 
 export function messageIdOf(job: CommandJob): string {
-  return job.kind === 'plan-change' ? job.request.requestId : job.order.orderId;
+  switch (job.kind) {
+    case 'plan-change':
+      return job.request.requestId;
+    case 'resource-order':
+      return job.order.orderId;
+    case 'plan-change-cancel':
+      return job.cancel.cancelId;
+    default: {
+      const unknown: never = job;
+      throw new Error(`unknown command ${JSON.stringify(unknown)}`);
+    }
+  }
 }
 
-/** FNV-1a: stable across processes and versions, so a service always maps to one partition. */
+/** FNV-1a: stable across processes and versions, so an account always maps to one partition. */
 export function partitionOf(key: string, partitions: number): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
@@ -38,5 +68,6 @@ export function commandQueueName(prefix: string, partition: number): string {
  * stays one to one. A resend after a failure appends `@<stream sequence>` ('@' cannot occur either).
  */
 export function commandJobId(job: CommandJob): string {
-  return `${job.kind === 'plan-change' ? 'pc' : 'ro'}_${messageIdOf(job).replaceAll(':', '~')}`;
+  const kind = { 'plan-change': 'pc', 'resource-order': 'ro', 'plan-change-cancel': 'pcc' }[job.kind];
+  return `${kind}_${messageIdOf(job).replaceAll(':', '~')}`;
 }

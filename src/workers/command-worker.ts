@@ -1,10 +1,11 @@
 import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Role, RoleContext } from '../app/system.js';
 import type { Pipeline } from '../app/pipeline.js';
-import { commandQueueName, messageIdOf, type CommandJob } from './command-queues.js';
+import { accountOf, commandQueueName, messageIdOf, type CommandJob } from './command-queues.js';
+import { processPlanChangeCancel } from './plan-change-cancel.js';
 import { decideFailed, type JobFailureReason } from './failed-decision.js';
 import { describeError, isTerminal } from './errors.js';
-import { processPlanChange, type Outcome } from './plan-change.js';
+import { processPlanChange, type Outcome, type WorkerDeps } from './plan-change.js';
 import { processResourceOrder } from './resource-order.js';
 import { backoffMs, sleep, type RetryPolicy } from './retry.js';
 
@@ -17,6 +18,21 @@ export interface RetryProgress {
   lastError: string;
   firstAt: string;
   lastAt: string;
+}
+
+function decide(deps: WorkerDeps, command: CommandJob, now: string): Promise<Outcome> {
+  switch (command.kind) {
+    case 'plan-change':
+      return processPlanChange(deps, command.request, now, command.seq);
+    case 'resource-order':
+      return processResourceOrder(deps, command.order, now);
+    case 'plan-change-cancel':
+      return processPlanChangeCancel(deps, command.cancel, now);
+    default: {
+      const unknown: never = command;
+      throw new Error(`unknown command ${JSON.stringify(unknown)}`);
+    }
+  }
 }
 
 /**
@@ -72,8 +88,9 @@ export class CommandWorker implements Role {
     const { logger } = this.context;
     await this.pipeline.schemaReady;
     const command = job.data;
-    const ids = { jobId: job.id, requestId: messageIdOf(command), clientAccountId: command.kind === 'plan-change' ? command.request.clientAccountId : command.order.clientAccountId, lineId: command.kind === 'plan-change' ? command.request.lineId : undefined };
-    const deps = { collections: this.pipeline.collections, references: this.pipeline.references, outbox: this.pipeline.outbox, prefix: this.context.config.OPENSIM_SUBJECT_PREFIX };
+    const ids = { jobId: job.id, requestId: messageIdOf(command), clientAccountId: accountOf(command), lineId: command.kind === 'plan-change' ? command.request.lineId : undefined };
+    const { collections, references, outbox, triggerDue } = this.pipeline;
+    const deps: WorkerDeps = { collections, references, outbox, prefix: this.context.config.OPENSIM_SUBJECT_PREFIX, ...(triggerDue ? { triggerDue } : {}) };
     let progress: RetryProgress | undefined;
     const jobStarted = Date.now();
     const seconds = () => ({ processing: (Date.now() - jobStarted) / 1000, sinceReceived: (Date.now() - Date.parse(command.receivedAt)) / 1000 });
@@ -81,7 +98,7 @@ export class CommandWorker implements Role {
       const started = Date.now();
       try {
         const now = this.pipeline.clock().toISOString();
-        const decided = command.kind === 'plan-change' ? await processPlanChange(deps, command.request, now, command.seq) : await processResourceOrder(deps, command.order, now);
+        const decided = await decide(deps, command, now);
         const reason = decided.outcome === 'rejected' ? decided.reason : null;
         this.context.metrics.requestDecided(command.kind, decided.outcome, reason, seconds());
         logger.info({ ...ids, kind: command.kind, outcome: decided.outcome, reason: reason ?? undefined, attempt, ms: Date.now() - started }, `${command.kind} ${decided.outcome}`);

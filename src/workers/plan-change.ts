@@ -1,12 +1,12 @@
-import { changePlan, eventKeys, type DomainEvent, type Instant } from '../domain/index.js';
+import { changePlan, eventKeys, type ChangePlanResult, type DomainEvent, type Instant } from '../domain/index.js';
 import type { PlanChangeRequest } from '../contract/messages.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import type { OutboxPublisher } from '../relay/outbox.js';
-import { requestKey, type Collections, type LineDecision, type LineDocument, type RequestDocument } from '../store/documents.js';
+import { requestKey, type Collections, type LineDecision, type LineDocument, type RequestDocument, type ScheduledMarker } from '../store/documents.js';
+import { markScheduled } from '../store/scheduled-markers.js';
 import { commitOnLine, decisionOnLine, loadPlanChange, projectResources, recordDecision, type LoadedPlanChange, type References } from '../store/plan-change-store.js';
 import { archiveMonth } from '../store/month-archive.js';
 import { rereadWhileLost } from '../store/line-writes.js';
-import { TerminalError } from './errors.js';
 import { failpoint } from './failpoints.js';
 
 export interface WorkerDeps {
@@ -14,10 +14,12 @@ export interface WorkerDeps {
   references: References;
   outbox: OutboxPublisher;
   prefix: string;
+  /** Sets the trigger of a scheduled change at its `effectiveAt` (a delayed job); the sweep finds any trigger lost. */
+  triggerDue?: (marker: ScheduledMarker) => Promise<void>;
 }
 
 /** What one job came to; a rejection carries its reason code (counted in /metrics). */
-export type Outcome = { outcome: 'applied' | 'duplicate' } | { outcome: 'rejected'; reason: string };
+export type Outcome = { outcome: 'applied' | 'duplicate' | 'scheduled' | 'cancelled' } | { outcome: 'rejected'; reason: string };
 
 /**
  * One plan-change request: load, decide (pure), commit once on the line, then the follow-ups
@@ -42,11 +44,8 @@ export async function processPlanChange(deps: WorkerDeps, request: PlanChangeReq
       await finishDecided(deps, loaded.lineDoc, request, decisionOnLine(loaded.lineDoc, request.requestId)!);
       return { outcome: 'duplicate' };
     }
-    if (result.outcome === 'scheduled') {
-      // Until the worker commits scheduled changes (issue 15), a future effectiveAt fails loudly instead of being applied at once.
-      throw new TerminalError(`request '${request.requestId}' is effective at ${request.effectiveAt}: scheduled plan changes are not committed by this worker yet`, 'SCHEDULING_NOT_WIRED');
-    }
     const lineDoc = loaded.lineDoc;
+    if (result.outcome === 'scheduled') return schedule(deps, lineDoc!, request, result, now);
     const pending = entries(deps.prefix, result.events, now);
     const decision: LineDecision = {
       requestId: request.requestId,
@@ -88,6 +87,29 @@ export async function processPlanChange(deps: WorkerDeps, request: PlanChangeReq
  * job of the message that failed (`seq`): another message with the same request id is a new
  * decision, the failed job run again by a worker that stalled is not.
  */
+/**
+ * A change valid now and effective later: committed on the line (its `scheduledChange`, the
+ * target among what it holds, so no other line can take it), then the trigger at `effectiveAt`.
+ * The marker that lets the sweep find it is written first: a marker with no schedule behind it
+ * is removed at the first look, a schedule with no marker could be missed.
+ */
+async function schedule(deps: WorkerDeps, lineDoc: LineDocument, request: PlanChangeRequest, result: Extract<ChangePlanResult, { outcome: 'scheduled' }>, now: Instant): Promise<Outcome | 'lost'> {
+  const c = deps.collections;
+  const scheduled = result.line.scheduledChange!;
+  const marker: ScheduledMarker = { _id: request.requestId, lineId: lineDoc._id, clientAccountId: request.clientAccountId, effectiveAt: scheduled.effectiveAt };
+  await markScheduled(c, marker);
+  const decision: LineDecision = { requestId: request.requestId, clientAccountId: request.clientAccountId, outcome: 'scheduled', reason: null, eventId: eventKeys.planChange(request.requestId, 'scheduled'), decidedAt: now };
+  const committed = await commitOnLine(c, lineDoc, { decision, change: { line: result.line }, outbox: entries(deps.prefix, result.events, now), now });
+  if (committed.status !== 'committed') return 'lost';
+  await Promise.all([
+    projectResources(c, [scheduled.to.resourceId]),
+    recordDecision(c, { ...record(decision, lineDoc._id), effectiveAt: scheduled.effectiveAt, outbox: [] }),
+    deps.outbox.flushQuietly(c.lines, lineDoc._id, committed.outbox),
+  ]);
+  await deps.triggerDue?.(marker);
+  return { outcome: 'scheduled' };
+}
+
 export function earlierDecision(loaded: Pick<LoadedPlanChange, 'lineDoc' | 'recorded'>, requestId: string, seq: number | undefined): LineDecision | null {
   const onLine = decisionOnLine(loaded.lineDoc, requestId);
   const recorded = loaded.recorded;

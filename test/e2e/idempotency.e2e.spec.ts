@@ -51,7 +51,7 @@ describe('each request takes effect once and gets one outcome', () => {
     await client.planChange(body, 'dup-1-resent'); // same job id while the job is kept in Redis
     await drained();
 
-    const queue = client.queue(partitionOf(SERVICE, client.config.OPENSIM_PARTITIONS));
+    const queue = client.queue(partitionOf(ACC, client.config.OPENSIM_PARTITIONS));
     const job = await queue.getJob(commandJobId({ kind: 'plan-change', subject: '', request: body as never, receivedAt: '' }));
     expect(job).toBeDefined();
     await job!.remove();

@@ -96,7 +96,7 @@ describe('MongoDB unreachable under load', () => {
     await client.planChange(request(0));
     await eventually(async () => (await client!.failedJobCount()) === 1, 30_000);
     await proxy.restore();
-    const queue = client.queue(partitionOf(`SVC-${ACC}`, client.config.OPENSIM_PARTITIONS));
+    const queue = client.queue(partitionOf(ACC, client.config.OPENSIM_PARTITIONS));
     const failedJobId = commandJobId({ kind: 'plan-change', subject: '', request: request(0) as never, receivedAt: '' });
     expect(await queue.getJobState(failedJobId)).toBe('failed');
 

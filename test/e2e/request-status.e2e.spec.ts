@@ -84,7 +84,7 @@ describe('request status: pending and failed', () => {
     await proxy.cut();
     await client.planChange(request('doomed'));
     // Its job spends its retries: failed in BullMQ (the failure is recorded in MongoDB once it answers).
-    const queue = client.queue(partitionOf(`SVC-${ACC}`, client.config.OPENSIM_PARTITIONS));
+    const queue = client.queue(partitionOf(ACC, client.config.OPENSIM_PARTITIONS));
     const jobId = commandJobId({ kind: 'plan-change', subject: '', request: request('doomed'), receivedAt: '' });
     await until(() => queue.getJobState(jobId), (state) => state === 'failed', 30_000);
     await queue.close();

@@ -5,6 +5,7 @@ import { MongoClient } from 'mongodb';
 import { connect, headers, type JetStreamManager, type NatsConnection } from 'nats';
 import type { CloudEvent } from '../../src/contract/messages.js';
 import { lineView } from '../../src/domain/line-view.js';
+import { scheduledChangeView } from '../../src/domain/index.js';
 import type { Product } from '../../src/domain/index.js';
 import { ensureStreams } from '../../src/messaging/streams.js';
 import { naming } from '../../src/messaging/subjects.js';
@@ -296,7 +297,7 @@ async function viewsAgainstEvents(workload: Workload, reader: EventReader, mongo
   for (const doc of lines) {
     const last = [...reader.events].reverse().find(({ event }) => (event.type === 'opensim.usage.updated' || event.type === 'opensim.envelope.recomputed') && event.data.lineId === doc._id)?.event;
     if (!last) continue;
-    const view = lineView({ line: doc.line, clientAccountId: doc.clientAccountId, month: doc.month, enforcement: doc.enforcement ?? null, scheduledChange: null, version: doc.version, updatedAt: doc.updatedAt ?? null }, products, now);
+    const view = lineView({ line: doc.line, clientAccountId: doc.clientAccountId, month: doc.month, enforcement: doc.enforcement ?? null, scheduledChange: scheduledChangeView(doc.line), version: doc.version, updatedAt: doc.updatedAt ?? null }, products, now);
     const data = last.data as { usage: { usedBytes: number }; dataState: string; envelopeBytes?: number | null; envelope?: { totalBytes: number | null } };
     const envelope = last.type === 'opensim.usage.updated' ? data.envelopeBytes : data.envelope?.totalBytes;
     if (view.usage.usedBytes !== data.usage.usedBytes || view.dataState !== data.dataState || view.envelope.totalBytes !== envelope) mismatches += 1;

@@ -10,6 +10,7 @@ import { startSystem, type RunningSystem } from '../../src/app/system.js';
 import { allRoles } from '../../src/app/roles.js';
 import type { Clock } from '../../src/app/clock.js';
 import { rolloverQueueName } from '../../src/rollover/month-rollover.js';
+import { dueQueueName } from '../../src/workers/scheduler.js';
 import { naming } from '../../src/messaging/subjects.js';
 import { commandQueueName } from '../../src/workers/command-queues.js';
 import { intakeKeys } from '../../src/producers/intake-cursor.js';
@@ -146,9 +147,11 @@ export class PipelineClient {
       await q.obliterate({ force: true }).catch(() => {});
       await q.close();
     }
-    const rollover = new Queue(rolloverQueueName(this.prefix), { connection: this.redis });
-    await rollover.obliterate({ force: true }).catch(() => {});
-    await rollover.close();
+    for (const name of [rolloverQueueName(this.prefix), dueQueueName(this.prefix)]) {
+      const queue = new Queue(name, { connection: this.redis });
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+    }
     // One by one: in a Redis Cluster the keys of one DEL must share a slot.
     await Promise.all(Object.values(intakeKeys(this.prefix)).map((key) => this.redis.del(key)));
     await this.db.dropDatabase().catch(() => {});
