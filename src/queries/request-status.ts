@@ -16,7 +16,7 @@ const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 
 
 /**
  * What became of a plan-change request, from the durable records first:
- * 1. its decision in `requests` (applied, rejected; failed, unless a job for it runs again), or
+ * 1. its decision in `requests` (scheduled, applied, rejected, cancelled; failed, unless a job for it runs again), or
  *    on its line (the commit point, which the `requests` record follows);
  * 2. a job for it that waits or runs: `pending`;
  * 3. a failed job the dead-letter collector has not moved yet, or its dead letter: `failed`
@@ -41,8 +41,8 @@ export async function readRequestStatus(deps: RequestReadDeps, requestId: string
   const lineId = job?.job.data.kind === 'plan-change' ? job.job.data.request.lineId : null;
   const onLine = lineId ? await lineDecision(deps, lineId, requestId) : null;
   if (onLine) {
-    const { outcome, clientAccountId, reason, eventId, decidedAt } = onLine;
-    return fromRecord(deps, { _id: requestKey('plan-change', requestId), kind: 'plan-change', lineId, clientAccountId, outcome, reason, eventId, decidedAt, outbox: [] });
+    const { outcome, clientAccountId, reason, eventId, decidedAt, effectiveAt } = onLine;
+    return fromRecord(deps, { _id: requestKey('plan-change', requestId), kind: 'plan-change', lineId, clientAccountId, outcome, reason, eventId, decidedAt, ...(effectiveAt ? { effectiveAt } : {}), outbox: [] });
   }
   if (job?.state === 'failed') {
     const failedAt = job.job.finishedOn ? new Date(job.job.finishedOn).toISOString() : null;
@@ -53,9 +53,13 @@ export async function readRequestStatus(deps: RequestReadDeps, requestId: string
   return status(requestId, 'unknown');
 }
 
-async function lineDecision(deps: RequestReadDeps, lineId: string, requestId: string): Promise<LineDecision | null> {
-  const line = await deps.collections.lines.findOne({ _id: lineId }, { projection: { decisions: 1 } });
-  return line?.decisions?.findLast((decision) => decision.requestId === requestId) ?? null;
+/** The line's decision about the request; a schedule still pending on the line gives its effectiveAt (a decision does not carry it). */
+async function lineDecision(deps: RequestReadDeps, lineId: string, requestId: string): Promise<(LineDecision & { effectiveAt?: string }) | null> {
+  const line = await deps.collections.lines.findOne({ _id: lineId }, { projection: { decisions: 1, 'line.scheduledChange': 1 } });
+  const decision = line?.decisions?.findLast((d) => d.requestId === requestId);
+  if (!decision) return null;
+  const scheduled = line?.line?.scheduledChange;
+  return scheduled?.requestId === requestId ? { ...decision, effectiveAt: scheduled.effectiveAt } : decision;
 }
 
 function notYours(requestId: string, account: string): QueryError {
@@ -65,8 +69,9 @@ function notYours(requestId: string, account: string): QueryError {
 async function fromRecord(deps: RequestReadDeps, record: RequestDocument): Promise<RequestStatus> {
   const requestId = record._id.slice('plan-change:'.length);
   const name = statusName(record.outcome);
-  const stored = record as RequestDocument & { effectiveAt?: string | null };
-  const effectiveAt = name === 'applied' ? await appliedAt(deps, record) : (stored.effectiveAt ?? null);
+  // Applied: when it took effect (a scheduled change applied late took effect then, not at its effectiveAt).
+  // Scheduled: when it will; cancelled or rejected after being scheduled: when it would have.
+  const effectiveAt = name === 'applied' ? await appliedAt(deps, record) : (record.effectiveAt ?? null);
   return status(requestId, name, { reason: record.reason ?? null, eventId: record.eventId, decidedAt: record.decidedAt, effectiveAt });
 }
 

@@ -105,7 +105,7 @@ describe('the console in a real browser', () => {
     expect(browser!.errors).toEqual([]);
   });
 
-  it('changes the plan through the page with the keyboard: Confirmer publishes the request, applied is shown and the envelope updated', async () => {
+  it('changes the plan through the page with the keyboard: the preview first, then Confirmer publishes the request, applied is shown and the envelope updated', async () => {
     const { page } = browser!;
     await page.locator('#change-resource summary').focus();
     await page.keyboard.press('Enter');
@@ -113,20 +113,35 @@ describe('the console in a real browser', () => {
     await expect.poll(() => select.isVisible()).toBe(true);
     // Only the available resource of the same category is offered (not the metered nor the Data Only plan).
     expect(await select.locator('option').allInnerTexts()).toEqual(['Choisir une ressource', 'FPC367678 Forfait mobile 5 Go (RES-000454)']);
+    expect(await page.getByRole('radio', { name: 'Maintenant' }).isChecked()).toBe(true);
     await select.focus();
     await page.keyboard.press('ArrowDown');
     expect(await select.inputValue()).toBe('RES-000454');
+
+    // The preview comes before confirming: 4 GiB already used reach the 5 Go plan's 4 GiB reduction threshold at once.
+    const preview = page.getByRole('region', { name: 'Aperçu du changement' });
+    await expect.poll(() => preview.locator('.verdict').getAttribute('data-outcome'), { timeout: 5000 }).toBe('applied');
+    expect(await preview.locator('.verdict').innerText()).toBe('Le changement vers #FPC367678 Forfait mobile 5 Go serait appliqué immédiatement.');
+    expect(await preview.locator('[data-preview=envelope]').innerText()).toBe('12 Gio');
+    expect(await preview.locator('[data-preview=reduction]').innerText()).toBe('4 Gio');
+    expect(await preview.locator('[data-preview=block]').innerText()).toBe('5 Gio');
+    expect(await preview.locator('[data-preview=usage]').innerText()).toMatch(/^4 Gio \(En France 3 Gio, En Europe 1 Gio\)/);
+    expect(await preview.locator('[data-preview=data-state]').innerText()).toBe('Débit réduit');
+    expect(await preview.locator('[data-preview=crossed]').innerText()).toBe('Seuil de réduction');
+    expect(await preview.locator('.alert').innerText()).toMatch(/^Attention : le débit data sera réduit dès le changement\./);
+    await page.screenshot({ path: artifact('console-change-preview.png'), fullPage: true });
+
     await page.getByRole('button', { name: 'Confirmer' }).focus();
     await page.keyboard.press('Enter');
 
     const outcome = page.locator('#request-status [data-status]');
     await expect.poll(() => outcome.getAttribute('data-status'), { timeout: 10_000 }).toBe('applied');
-    expect(await outcome.innerText()).toMatch(/^Demande console-[0-9a-f-]+ : applied/);
+    expect(await outcome.innerText()).toMatch(/^Changement console-[0-9a-f-]+ : appliqué — effectif le 15\/11\/2026/);
     // 20 GiB for 1-14 November, 5 GiB for 15-30: BRIEF.md's worked example, 12,884,901,887 bytes.
     await expect.poll(() => page.locator('#consumption-title').innerText()).toBe('Consommation Data 12 Gio');
     expect(await page.locator('#plan-title').innerText()).toBe('#FPC367678 Forfait mobile 5 Go');
     expect(await page.locator('[data-figure=data-state]').innerText()).toMatch(/^Débit réduit/); // 4 GiB used ≥ the 5 Go plan's 4 GiB reduction threshold
-    await expect.poll(() => page.locator('#event-list').innerText()).toContain('Changement de ressource : applied');
+    await expect.poll(() => page.locator('#event-list').innerText()).toContain('Changement de ressource : appliqué');
     const requestId = (await outcome.getAttribute('data-request-id'))!;
     const stored = await client.db.collection('requests').findOne({ _id: `plan-change:${requestId}` as never });
     expect(stored).toMatchObject({ outcome: 'applied', clientAccountId: ACCOUNT, lineId: LINE });

@@ -1,8 +1,10 @@
 /**
  * The one script of the console (served as /console.js), no framework: the pages are rendered
- * on the server and work without it; it adds the live updates of a line's page and sends
- * "Confirmer" without leaving the page. It renders nothing itself: the server sends the
- * changed fragments (the same renderers as the page), and the script puts them in place.
+ * on the server and work without it; it adds the live updates of a line's page, the preview of
+ * a change as soon as a choice is made, and sends « Confirmer » and « Annuler le changement »
+ * without leaving the page. It renders nothing itself: the server sends the changed fragments
+ * (the same renderers as the page), and the script puts them in place. Forms are handled by
+ * delegation on the document, so a fragment replaced by a live update needs no new binding.
  *
  * Kept as text here so the compiled build (tsc, which copies no assets) serves it as it is;
  * the browser tests (test/e2e/console-browser.e2e.spec.ts) run it in Chromium.
@@ -22,6 +24,8 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
   const shown = statusBox.querySelector('[data-request-id]');
   let pending = shown ? shown.dataset.requestId : null;
   let deferredForm = null;
+  // Each preview asked gets a number: an answer to an older choice is dropped.
+  let previewSeq = 0;
 
   const fragment = (text) => {
     const template = document.createElement('template');
@@ -47,22 +51,17 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
       return;
     }
     old.replaceWith(fragment(text));
-    if (id === 'change-resource') bindForm();
   };
 
   const showOutcome = () => {
     if (pending && outcomes.has(pending)) statusBox.innerHTML = outcomes.get(pending);
   };
 
-  const showPending = (requestId) => {
-    const span = document.createElement('span');
-    span.className = 'outcome outcome-pending';
-    span.dataset.requestId = requestId;
-    span.dataset.status = 'pending';
-    const strong = document.createElement('strong');
-    strong.textContent = 'pending';
-    span.append('Demande ' + requestId + ' : ', strong);
-    statusBox.replaceChildren(span);
+  // Follows a request or a cancel: its pending status at once, its outcome when its event comes (maybe already).
+  const follow = (id, html) => {
+    pending = id;
+    statusBox.innerHTML = html;
+    showOutcome();
   };
 
   const closeForm = () => {
@@ -76,44 +75,106 @@ export const CONSOLE_SCRIPT = String.raw`'use strict';
     }
   };
 
-  function bindForm() {
-    const form = document.getElementById('change-form');
-    if (!form || form.dataset.bound) return;
-    form.dataset.bound = 'yes';
-    document.getElementById('change-cancel').addEventListener('click', closeForm);
-    // Preview (issue 15): on a change of #target, ask for the preview and show it in #change-preview.
-    form.addEventListener('submit', async (submit) => {
-      submit.preventDefault();
-      const target = form.elements.targetResourceId.value;
-      if (!target) return;
-      const button = form.querySelector('button[type=submit]');
-      button.disabled = true;
-      statusBox.textContent = 'Envoi de la demande…';
-      try {
-        const response = await fetch(form.action, {
-          method: 'POST',
-          credentials: 'same-origin',
-          headers: { 'content-type': 'application/json', accept: 'application/json' },
-          body: JSON.stringify({ targetResourceId: target }),
-        });
-        const body = await response.json();
-        if (!response.ok) {
-          statusBox.textContent = 'Demande refusée : ' + ((body.error && body.error.message) || response.status);
-          return;
-        }
-        pending = body.requestId;
-        showPending(pending);
-        showOutcome();
-        form.reset();
-        closeForm();
-      } catch (error) {
-        statusBox.textContent = 'La demande n’a pas pu être envoyée : ' + error.message;
-      } finally {
-        button.disabled = false;
-      }
+  const postJson = async (url, body) => {
+    const response = await fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
     });
-  }
-  bindForm();
+    const answer = await response.json();
+    if (!response.ok) throw new Error((answer.error && answer.error.message) || String(response.status));
+    return answer;
+  };
+
+  const choices = (form) => {
+    const when = form.querySelector('input[name=when]:checked');
+    return { targetResourceId: form.elements.targetResourceId.value, when: when ? when.value : 'now' };
+  };
+
+  const clearPreview = () => {
+    previewSeq += 1;
+    const box = document.getElementById('change-preview');
+    if (!box) return;
+    box.hidden = true;
+    box.replaceChildren();
+    delete box.dataset.outcome;
+  };
+
+  const showPreview = async (form) => {
+    const box = document.getElementById('change-preview');
+    const chosen = choices(form);
+    if (!chosen.targetResourceId) return clearPreview();
+    previewSeq += 1;
+    const seq = previewSeq;
+    box.hidden = false;
+    box.setAttribute('aria-busy', 'true');
+    try {
+      const response = await fetch(form.dataset.previewUrl + '?' + new URLSearchParams(chosen), { credentials: 'same-origin', headers: { accept: 'application/json' } });
+      const answer = await response.json();
+      if (seq !== previewSeq) return;
+      if (!response.ok) {
+        box.textContent = 'Aperçu indisponible : ' + ((answer.error && answer.error.message) || response.status);
+        return;
+      }
+      box.innerHTML = answer.html;
+      box.dataset.outcome = answer.outcome;
+    } catch (error) {
+      if (seq === previewSeq) box.textContent = 'Aperçu indisponible : ' + error.message;
+    } finally {
+      if (seq === previewSeq) box.removeAttribute('aria-busy');
+    }
+  };
+
+  const confirmChange = async (form) => {
+    const button = form.querySelector('#change-confirm');
+    button.disabled = true;
+    statusBox.textContent = 'Envoi de la demande…';
+    try {
+      const answer = await postJson(form.action, choices(form));
+      follow(answer.requestId, answer.html);
+      form.reset();
+      closeForm();
+    } catch (error) {
+      statusBox.textContent = 'La demande n’a pas pu être envoyée : ' + error.message;
+    } finally {
+      button.disabled = false;
+    }
+  };
+
+  const cancelChange = async (form) => {
+    const button = form.querySelector('button');
+    button.disabled = true;
+    statusBox.textContent = 'Envoi de l’annulation…';
+    try {
+      const answer = await postJson(form.action, { requestId: form.elements.requestId.value });
+      follow(answer.cancelId, answer.html);
+    } catch (error) {
+      statusBox.textContent = 'L’annulation n’a pas pu être envoyée : ' + error.message;
+      button.disabled = false;
+    }
+  };
+
+  document.addEventListener('submit', (submit) => {
+    const form = submit.target;
+    if (form.id === 'change-form') {
+      submit.preventDefault();
+      if (submit.submitter && submit.submitter.id === 'change-preview-button') showPreview(form);
+      else confirmChange(form);
+    } else if (form.id === 'cancel-form') {
+      submit.preventDefault();
+      cancelChange(form);
+    }
+  });
+  document.addEventListener('change', (change) => {
+    const form = change.target.form;
+    if (form && form.id === 'change-form') showPreview(form);
+  });
+  document.addEventListener('reset', (reset) => {
+    if (reset.target.id !== 'change-form') return;
+    clearPreview();
+    closeForm();
+  });
 
   const source = new EventSource('/lines/' + encodeURIComponent(lineId) + '/live');
   source.addEventListener('open', () => { live.textContent = 'Mises à jour en direct : connecté'; live.dataset.state = 'open'; });

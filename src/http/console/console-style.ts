@@ -57,7 +57,14 @@ button:disabled { opacity: .45; cursor: not-allowed; }
 .change[open] { flex-basis: 100%; }
 .change form { display: grid; gap: .5rem; max-width: 40rem; margin-top: .6rem; padding: .8rem; border: 1px solid var(--line); border-radius: 6px; }
 .buttons { display: flex; gap: .5rem; justify-content: flex-end; }
-.outcome-applied strong { color: #2b8a3e; }
+.when { border: 1px solid var(--line); border-radius: 4px; padding: .4rem .7rem; display: grid; gap: .25rem; }
+.when legend { font-weight: 600; padding: 0 .3rem; }
+.preview { border-left: 4px solid var(--brand); background: #f7fafd; padding: .5rem .8rem; }
+.preview h3 { margin-top: 0; }
+.preview .verdict-rejected { color: var(--block); font-weight: 600; }
+.alert { border: 1px solid var(--block); background: #fff5f5; color: #7d1a1a; padding: .5rem .7rem; border-radius: 4px; }
+.outcome-applied strong, .outcome-scheduled strong { color: #2b8a3e; }
+.outcome-cancelled strong { color: var(--muted); }
 .outcome-rejected strong, .outcome-failed strong { color: var(--block); }
 .events { list-style: none; padding: 0; margin: 0; max-height: 22rem; overflow: auto; }
 .events li { padding: .35rem 0; border-bottom: 1px solid var(--line); font-size: .92rem; }

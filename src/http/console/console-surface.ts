@@ -4,6 +4,7 @@ import type { Role, RoleContext } from '../../app/system.js';
 import { readRequestStatus, type RequestReadDeps } from '../../queries/request-status.js';
 import { isQueryError } from '../../queries/line-query.js';
 import type { RouteHandler } from '../server.js';
+import type { PreviewReadDeps } from '../../queries/plan-change-preview.js';
 import { answerApi } from './api.js';
 import { ConsoleAuth, safeNext, sameOrigin } from './auth.js';
 import { CONSOLE_SCRIPT } from './console-script.js';
@@ -13,9 +14,9 @@ import { LiveFeeds } from './live-feed.js';
 import { linePage } from './line-page.js';
 import { disabledPage, loginPage } from './login-page.js';
 import { lineCard, search, serviceResources, type ConsoleReadDeps } from './reads.js';
-import { fieldsOf, readBody, redirect, segment, sendAsset, sendHtml, sendJson, wantsJson } from './respond.js';
+import { lineActions } from './line-actions.js';
+import { fieldsOf, readBody, redirect, segment, sendAsset, sendHtml, sendJson } from './respond.js';
 import { servicePage } from './service-page.js';
-import { submitPlanChange } from './submit-plan-change.js';
 import { html, page } from './html.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, parts: string[]) => Promise<void> | void;
@@ -37,22 +38,11 @@ export class ConsoleSurface implements Role {
     const auth = new ConsoleAuth(config.OPENSIM_ADMIN_TOKEN);
     const prefix = config.OPENSIM_SUBJECT_PREFIX;
     const { collections, references, clock, queues } = this.pipeline;
-    const deps: ConsoleReadDeps & RequestReadDeps = { collections, references, clock, queues: queues.queues };
+    const deps: ConsoleReadDeps & RequestReadDeps & PreviewReadDeps = { collections, references, clock, queues: queues.queues };
     const feeds = (this.feeds = new LiveFeeds(deps, () => connections.nats(), prefix, logger));
     const guard = guarded(auth);
 
-    // "Confirmer": JSON from the page's script (202 {requestId}), or a plain form post (back to the page with ?request=).
-    const changePlan = async (req: IncomingMessage, res: ServerResponse, lineId: string) => {
-      const body = await readBody(req);
-      const target = body === null ? undefined : fieldsOf(req, body).targetResourceId;
-      if (!target) return sendJson(res, 400, { error: { code: 'INVALID_PAYLOAD', message: 'targetResourceId is required' } });
-      const submitted = await submitPlanChange({ collections, clock, prefix }, connections.nats(), lineId, target);
-      if ('status' in submitted) return sendJson(res, submitted.status, { error: { code: submitted.code, message: submitted.message } });
-      logger.info({ requestId: submitted.requestId, lineId }, 'plan change requested from the console');
-      if (wantsJson(req)) return sendJson(res, 202, submitted);
-      redirect(res, `/lines/${encodeURIComponent(lineId)}?request=${encodeURIComponent(submitted.requestId)}`);
-    };
-
+    const actions = lineActions({ reads: deps, nats: () => connections.nats(), prefix, logger });
 
     // Browsers ask for it on every page: an answer keeps a 404 out of their console.
     http.get('/favicon.ico', (_req, res) => void res.writeHead(204, { 'cache-control': 'max-age=86400' }).end());
@@ -73,13 +63,18 @@ export class ConsoleSurface implements Role {
     http.mount('/lines', guard('page', async (req, res, [, id, action, ...rest]) => {
       const lineId = segment(id);
       if (lineId === null || rest.length > 0) return sendHtml(res, 404, notFound('Ligne inconnue.'));
-      if (action === 'plan-change' && req.method === 'POST') return changePlan(req, res, lineId);
-      const card = req.method === 'GET' && (action === undefined || action === 'live') ? await lineCard(deps, lineId) : null;
+      if (req.method === 'POST' && action === 'plan-change') return actions.changePlan(req, res, lineId);
+      if (req.method === 'POST' && action === 'plan-change-cancel') return actions.cancelChange(req, res, lineId);
+      const card = req.method === 'GET' && (action === undefined || action === 'live' || action === 'plan-change-preview') ? await lineCard(deps, lineId) : null;
       if (!card) return sendHtml(res, 404, notFound('Ligne inconnue.'));
       if (action === 'live') return feeds.stream(res, { lineId, clientAccountId: card.view.clientAccountId });
-      const requestId = new URL(req.url ?? '/', 'http://console').searchParams.get('request');
+      if (action === 'plan-change-preview') return actions.preview(req, res, card);
+      const params = new URL(req.url ?? '/', 'http://console').searchParams;
+      const requestId = params.get('request');
       const status = requestId ? await readRequestStatus(deps, requestId) : null;
-      sendHtml(res, 200, linePage(card, status && !isQueryError(status) ? status : null));
+      // « Voir l'aperçu » without the script: the page again, the form open on the choices made and their preview.
+      const selection = await actions.selection(req, card);
+      sendHtml(res, 200, linePage(card, status && !isQueryError(status) ? status : null, selection && !('status' in selection) ? selection : undefined));
     }));
     http.mount('/api', guard('api', (_req, res, [, ...parts]) => answerApi(deps, parts, res)));
 

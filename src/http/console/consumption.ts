@@ -6,8 +6,8 @@ import { html, type Html } from './html.js';
 /**
  * "Consommation Data" of the line card: usage against the envelope as bars (En France, En
  * Europe, total) on one scale, with the 80 %, 100 %, reduction and block marks and the overage
- * exposure; spend against the cost cap; the data state; this month's crossings; the scheduled
- * change. Rendered on the server for the page and again for each live update (one renderer,
+ * exposure; spend against the cost cap; the data state; this month's crossings (the scheduled
+ * change has a section of its own, line-page.ts). Rendered on the server for the page and again for each live update (one renderer,
  * so the page and its updates cannot disagree).
  */
 export function consumptionSection(view: LineView): Html {
@@ -34,10 +34,6 @@ ${marks.map((m) => html`<li><span class="swatch ${m.cls}" aria-hidden="true"></s
 </dl>
 <h3>Seuils franchis ce mois</h3>
 ${view.crossed.length === 0 ? html`<p data-figure="crossed">Aucun</p>` : html`<ul data-figure="crossed">${view.crossed.map((name) => html`<li>${threshold(name)}</li>`)}</ul>`}
-<h3>Changement programmé</h3>
-${view.scheduledChange
-  ? html`<p data-figure="scheduled">Vers ${view.scheduledChange.to.productRef} (${view.scheduledChange.to.resourceId}) le ${moment(view.scheduledChange.effectiveAt)} — demande ${view.scheduledChange.requestId}</p>`
-  : html`<p data-figure="scheduled">Aucun</p>`}
 </section>`;
 }
 

@@ -12,11 +12,13 @@ const TITLES: Record<string, string> = {
   'opensim.usage.updated': 'Consommation mise à jour',
   'opensim.threshold.crossed': 'Seuil franchi',
   'opensim.line.data-state.changed': 'État data modifié',
-  'opensim.plan-change.applied': 'Changement de ressource : applied',
-  'opensim.plan-change.rejected': 'Changement de ressource : rejected',
-  'opensim.plan-change.failed': 'Changement de ressource : failed',
-  'opensim.plan-change.scheduled': 'Changement de ressource : scheduled',
-  'opensim.plan-change.cancelled': 'Changement de ressource : cancelled',
+  'opensim.plan-change.applied': 'Changement de ressource : appliqué',
+  'opensim.plan-change.rejected': 'Changement de ressource : refusé',
+  'opensim.plan-change.failed': 'Changement de ressource : échoué',
+  'opensim.plan-change.scheduled': 'Changement de ressource : planifié',
+  'opensim.plan-change.cancelled': 'Changement de ressource : annulé',
+  'opensim.plan-change-cancel.applied': 'Annulation du changement : appliquée',
+  'opensim.plan-change-cancel.rejected': 'Annulation du changement : refusée',
 };
 
 function titleOf(type: string): string {
@@ -39,6 +41,10 @@ function summaryOf(event: CloudEvent): string {
       return `${d.from?.productRef ?? ''} → ${d.to?.productRef ?? ''}, enveloppe ${bytes(d.envelope?.totalBytes)} — demande ${String(d.requestId)}`;
     case 'opensim.plan-change.rejected':
       return `${String(d.reason)} : ${String(d.message)} — demande ${String(d.requestId)}`;
+    case 'opensim.plan-change.scheduled':
+      return `vers ${d.to?.productRef ?? ''}, le ${moment(typeof d.effectiveAt === 'string' ? d.effectiveAt : null)} — demande ${String(d.requestId)}`;
+    case 'opensim.plan-change.cancelled':
+      return `par ${String(d.cancelId)} — demande ${String(d.requestId)}`;
     case 'opensim.plan-change.failed':
       return `${String(d.error)} après ${String(d.attempts)} tentatives — demande ${String(d.requestId)}`;
     default:

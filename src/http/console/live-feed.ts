@@ -5,7 +5,8 @@ import type { Logger } from '../../logging/logger.js';
 import { naming } from '../../messaging/subjects.js';
 import { consumptionSection } from './consumption.js';
 import { eventItem } from './event-item.js';
-import { changeForm, planTitle, requestStatusText } from './line-page.js';
+import { changeForm, planTitle, scheduledChangeSection } from './line-page.js';
+import { cancelStatusText, requestStatusText } from './outcome-text.js';
 import { lineCard, type ConsoleReadDeps } from './reads.js';
 
 /** Event streams open at once, at most: each holds two NATS subscriptions. */
@@ -22,10 +23,32 @@ const OUTCOMES: Record<string, 'applied' | 'rejected' | 'failed' | 'scheduled' |
   'opensim.plan-change.scheduled': 'scheduled',
   'opensim.plan-change.cancelled': 'cancelled',
 };
+const CANCEL_OUTCOMES: Record<string, 'applied' | 'rejected'> = {
+  'opensim.plan-change-cancel.applied': 'applied',
+  'opensim.plan-change-cancel.rejected': 'rejected',
+};
+
+/** The status line of a request's (or a cancel's) outcome event, keyed by the id the page waits on; null for other events. */
+function outcomeMessage(event: CloudEvent): { requestId: string; status: string; html: string } | null {
+  const d = event.data as { requestId?: string | null; cancelId?: string | null; reason?: string | null; appliedAt?: string; effectiveAt?: string; cancelledAt?: string };
+  const status = OUTCOMES[event.type];
+  if (status) {
+    const requestId = d.requestId ?? '';
+    const decidedAt = d.cancelledAt ?? event.time;
+    return { requestId, status, html: requestStatusText({ requestId, status, reason: d.reason ?? null, eventId: event.id, decidedAt, effectiveAt: d.appliedAt ?? d.effectiveAt ?? null }).text };
+  }
+  const cancel = CANCEL_OUTCOMES[event.type];
+  if (cancel) {
+    const cancelId = d.cancelId ?? '';
+    return { requestId: cancelId, status: cancel, html: cancelStatusText({ cancelId, requestId: d.requestId ?? '', status: cancel, reason: d.reason ?? null }).text };
+  }
+  return null;
+}
 
 /**
  * The live part of a line's page: Server-Sent Events fed by core NATS subscriptions on the
- * line's monitoring subject and its account's plan-change outcomes (those of this line only).
+ * line's monitoring subject and its account's plan-change outcomes (those of this line, and
+ * the status of refused cancels, which name no line).
  * Each event is sent as it arrives; then the card is read again from the line document and its
  * changing fragments sent (coalesced: one read at a time, one more if events came meanwhile).
  * The document is read after the event, and events are published only after their write, so
@@ -56,13 +79,8 @@ export class LiveFeeds {
     const refresh = this.cardRefresher(line.lineId, send);
     const onEvent = (event: CloudEvent) => {
       send('line-event', { id: event.id, time: event.time, type: event.type, html: eventItem(event).text });
-      const status = OUTCOMES[event.type];
-      if (status) {
-        const d = event.data as { requestId?: string | null; reason?: string | null; appliedAt?: string; effectiveAt?: string };
-        const requestId = d.requestId ?? '';
-        const html = requestStatusText({ requestId, status, reason: d.reason ?? null, eventId: event.id, decidedAt: event.time, effectiveAt: d.appliedAt ?? d.effectiveAt ?? null }).text;
-        send('outcome', { requestId, status, html });
-      }
+      const outcome = outcomeMessage(event);
+      if (outcome) send('outcome', outcome);
       refresh();
     };
     const subscriptions: Subscription[] = [
@@ -71,7 +89,10 @@ export class LiveFeeds {
         callback: (err, msg) => {
           if (err) return;
           const event = msg.json<CloudEvent>();
-          if (event.data.lineId === line.lineId) onEvent(event);
+          if (event.data.lineId === line.lineId) return onEvent(event);
+          // A refused cancel names no line: its status goes to the pages of the account, where the one that sent it waits on its cancelId.
+          const outcome = CANCEL_OUTCOMES[event.type] ? outcomeMessage(event) : null;
+          if (outcome) send('outcome', outcome);
         },
       }),
     ];
@@ -103,7 +124,7 @@ export class LiveFeeds {
         do {
           again = false;
           const card = await lineCard(this.deps, lineId);
-          if (card) send('card', { version: card.view.version, fragments: { 'plan-title': planTitle(card).text, consumption: consumptionSection(card.view).text, 'change-resource': changeForm(card).text } });
+          if (card) send('card', { version: card.view.version, fragments: { 'plan-title': planTitle(card).text, consumption: consumptionSection(card.view).text, 'scheduled-change': scheduledChangeSection(card).text, 'change-resource': changeForm(card).text } });
         } while (again);
       } catch (err) {
         this.logger.warn({ err, lineId }, 'line card not refreshed');

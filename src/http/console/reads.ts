@@ -3,6 +3,7 @@ import { mask } from '../../logging/logger.js';
 import { viewOf, type LineReadDeps } from '../../queries/line-query.js';
 import type { Collections, LineDocument, ResourceDocument } from '../../store/documents.js';
 import { toRecord } from '../../store/strip.js';
+import { nextMonthStart } from './change-timing.js';
 
 /**
  * What the console pages read, straight from the documents the pipeline writes (the line view
@@ -97,19 +98,33 @@ export interface LineCard {
   service: Service | null;
   /** "Changer la ressource": the service's available resources of the line's category. */
   targets: ResourceRow[];
+  /** « Au début du mois prochain »: 00:00 Paris on the 1st of the month after the pipeline's now. */
+  nextMonthStart: string;
+  /** The product the scheduled change moves to (its label for the card), if one is scheduled. */
+  scheduledProduct: { productRef: string; label: string } | null;
 }
 
 export async function lineCard(deps: ConsoleReadDeps, lineId: string): Promise<LineCard | null> {
   const doc = await deps.collections.lines.findOne({ _id: lineId }, { projection: { outbox: 0, usagePending: 0, decidedRequestIds: 0 } });
   if (!doc) return null;
   const [view, serviceDoc, resources] = await Promise.all([viewOf(deps, doc), deps.collections.services.findOne({ _id: doc.line.serviceRef }), availableOf(deps, doc.line.serviceRef)]);
-  const products = await productsByRef(deps, resources.map((r) => r.productRef));
+  const scheduledRef = view.scheduledChange?.to.productRef;
+  const products = await productsByRef(deps, [...resources.map((r) => r.productRef), ...(scheduledRef ? [scheduledRef] : [])]);
   const targets = resources
     .map((r) => ({ resourceId: r._id, productRef: r.productRef, label: products.get(r.productRef)?.label ?? r.productRef, category: products.get(r.productRef)?.category ?? null, state: r.state, line: null }))
     // Same category only: a line never changes category. The same product would be SAME_PLAN.
     .filter((r) => r.category === view.plan.category && r.productRef !== view.plan.productRef);
   const { line } = doc;
-  return { view, summary: summaryOf(doc), sim: line.iccid ? mask(line.iccid) : 'NC', rio: line.rio ?? null, service: serviceDoc ? asService(serviceDoc) : null, targets };
+  return {
+    view,
+    summary: summaryOf(doc),
+    sim: line.iccid ? mask(line.iccid) : 'NC',
+    rio: line.rio ?? null,
+    service: serviceDoc ? asService(serviceDoc) : null,
+    targets,
+    nextMonthStart: nextMonthStart(deps.clock()),
+    scheduledProduct: scheduledRef ? { productRef: scheduledRef, label: products.get(scheduledRef)?.label ?? scheduledRef } : null,
+  };
 }
 
 /** The line's view alone (the live updates of its card). */
@@ -117,6 +132,12 @@ export async function lineViewOf(deps: ConsoleReadDeps, lineId: string): Promise
   const doc = await deps.collections.lines.findOne({ _id: lineId }, { projection: { outbox: 0, usagePending: 0, decidedRequestIds: 0 } });
   if (!doc) return null;
   return viewOf(deps, doc);
+}
+
+/** What a request about a line names besides it: its account (the subject's token) and its service. */
+export async function lineAddress(deps: { collections: Pick<Collections, 'lines'> }, lineId: string): Promise<{ clientAccountId: string; serviceRef: string } | null> {
+  const doc = await deps.collections.lines.findOne({ _id: lineId }, { projection: { clientAccountId: 1, 'line.serviceRef': 1 } });
+  return doc ? { clientAccountId: doc.clientAccountId, serviceRef: doc.line.serviceRef } : null;
 }
 
 function availableOf(deps: ConsoleReadDeps, serviceRef: string): Promise<ResourceDocument[]> {
