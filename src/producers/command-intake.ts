@@ -11,6 +11,7 @@ import { messageIdOf } from '../workers/command-queues.js';
 import { backoffMs } from '../workers/retry.js';
 import { givenUpVerdict } from './given-up.js';
 import { IntakeCursor, intakeKeys, type TakenIn } from './intake-cursor.js';
+import { commandJobsInFlight, commandQueueIndexes, partitioningKey, partitioningOf } from './partitioning.js';
 import { IntakeLease } from './intake-lease.js';
 import { invalidPayloadLetter, streamLetterId, type RawMessage } from './invalid-payload.js';
 import { parseCommand } from './parse-command.js';
@@ -56,6 +57,7 @@ export class CommandIntake implements Role {
   private stopped = false;
   private consuming = false;
   private standingBy = false;
+  private draining = false;
   /** The lease was lost during this holding: hand everything back. */
   private lost = false;
   /** Delivered messages not taken in yet, by stream sequence. */
@@ -80,7 +82,8 @@ export class CommandIntake implements Role {
     this.cursor = new IntakeCursor(this.redis, keys, this.names.prefix, config.OPENSIM_PARTITIONS);
     this.ackWaitMs = config.OPENSIM_INTAKE_ACK_WAIT_MS;
     // Standing by while another process holds the lease is a healthy state.
-    context.readiness.registerConsumer(this.name, () => this.consuming || this.standingBy);
+    // Waiting for the queues of an old partitioning to drain is healthy too.
+    context.readiness.registerConsumer(this.name, () => this.consuming || this.standingBy || this.draining);
     this.loop = consumeUntilStopped('command intake', context.logger, () => this.stopped, () => this.run());
   }
 
@@ -113,7 +116,9 @@ export class CommandIntake implements Role {
     this.counted.clear();
     const token = this.lease.token;
     const heartbeat = setInterval(() => this.keepHeld(), Math.max(250, Math.floor(this.ackWaitMs / 3)));
+    this.lease.keep(() => this.handBack('its lease renewal found another holder'));
     try {
+      if (!(await this.switchPartitioning(token))) throw new LeaseLost();
       const at = await this.startingCursor(jsm, token);
       if (at === null) throw new LeaseLost();
       const consumer = await nc.jetstream().consumers.get(this.names.commandStream, COMMAND_CONSUMER);
@@ -121,7 +126,6 @@ export class CommandIntake implements Role {
       // delivered to it waits for the ack wait: short-lived pulls bound how much a stalled holder hogs.
       const messages = await consumer.consume({ max_messages: config.OPENSIM_INTAKE_MAX_IN_FLIGHT, expires: Math.min(30_000, Math.max(1_000, config.OPENSIM_INTAKE_LEASE_MS)) });
       this.messages = messages;
-      this.lease.keep(() => this.handBack('its lease renewal found another holder'));
       logger.info({ stream: this.names.commandStream, consumer: COMMAND_CONSUMER, cursor: at }, 'command intake consuming');
       this.consuming = true;
       const pumped = this.pump(messages);
@@ -155,6 +159,35 @@ export class CommandIntake implements Role {
     }
     this.standingBy = false;
     return false;
+  }
+
+  /**
+   * Enqueues with the configured mapping of commands to partitions only once no job of another
+   * mapping waits or runs (producers/partitioning.ts): until then it takes nothing in.
+   */
+  private async switchPartitioning(token: string): Promise<boolean> {
+    const { config, connections, logger } = this.context;
+    const key = partitioningKey(this.names.prefix);
+    const wanted = partitioningOf(config.OPENSIM_PARTITIONS);
+    const recorded = await this.redis.get(key);
+    if (recorded === wanted) return true;
+    const from = recorded ?? 'by service (an earlier version)';
+    try {
+      for (let logged = false; ; logged = true) {
+        const indexes = await commandQueueIndexes(connections.redis, this.names.prefix, config.OPENSIM_PARTITIONS);
+        const inFlight = await commandJobsInFlight(connections.redis, this.names.prefix, indexes);
+        if (inFlight === 0) break;
+        if (!logged) logger.warn({ from, to: wanted, inFlight }, 'command partitioning changes: taking nothing in until the queues of the old mapping have drained');
+        this.draining = true;
+        await this.pause(250);
+        if (this.stopped || this.lost) return false;
+      }
+    } finally {
+      this.draining = false;
+    }
+    if ((await this.cursor.setFenced(token, key, wanted)) === 'lease-lost') return false;
+    logger.info({ from, to: wanted }, 'command partitioning switched');
+    return true;
   }
 
   /**

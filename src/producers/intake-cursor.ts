@@ -34,11 +34,13 @@ export interface IntakeKeys {
   lease: string;
   cursor: string;
   attempts: string;
+  /** The mapping of commands to partition queues the intake enqueues with (partitioning.ts). */
+  partitioning: string;
 }
 
 export function intakeKeys(prefix: string): IntakeKeys {
   const base = `opensim:${prefix}:command-intake`;
-  return { lease: `${base}:lease`, cursor: `${base}:cursor`, attempts: `${base}:attempts` };
+  return { lease: `${base}:lease`, cursor: `${base}:cursor`, attempts: `${base}:attempts`, partitioning: `${base}:partitioning` };
 }
 
 /**
@@ -111,6 +113,11 @@ export class IntakeCursor {
       placed.map(({ queue, jobId }) => queue.toKey(jobId)),
       expected,
     );
+  }
+
+  /** Sets a key of the intake (the partitioning it enqueues with), fenced like a commit. */
+  async setFenced(token: string, key: string, value: string): Promise<CommitResult> {
+    return this.fenced(token, (multi) => multi.set(key, value));
   }
 
   /** Counts one more attempt at taking a message in (a crash in the middle counts); returns the count. */

@@ -1,4 +1,5 @@
-import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { commandQueueIndexes } from '../producers/partitioning.js';
 import type { Role, RoleContext } from '../app/system.js';
 import type { Pipeline } from '../app/pipeline.js';
 import { accountOf, commandQueueName, messageIdOf, type CommandJob } from './command-queues.js';
@@ -50,26 +51,6 @@ export class CommandWorker implements Role {
 
   async start(context: RoleContext): Promise<void> {
     this.context = context;
-    const { config } = context;
-    const policy: RetryPolicy = { attempts: config.OPENSIM_RETRY_ATTEMPTS, baseMs: config.OPENSIM_RETRY_BASE_MS, maxMs: config.OPENSIM_RETRY_MAX_MS };
-    for (let p = 0; p < config.OPENSIM_PARTITIONS; p++) {
-      const worker = new Worker<CommandJob, Outcome>(commandQueueName(config.OPENSIM_SUBJECT_PREFIX, p), (job) => this.process(job, policy), {
-        connection: context.connections.redis,
-        concurrency: 1,
-        lockDuration: config.OPENSIM_LOCK_DURATION_MS,
-        stalledInterval: Math.max(100, Math.floor(config.OPENSIM_LOCK_DURATION_MS / 2)),
-        // A job whose worker stalls past its lock is run again; past this many times it ends failed
-        // (dead-lettered by the relay, its failure recorded on the line), never silently dropped.
-        maxStalledCount: config.OPENSIM_MAX_STALLED_COUNT,
-        // Per-minute completed/failed counts kept in Redis for a week: `opensim queues` reads the failure rate there.
-        metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
-        autorun: false,
-      });
-      worker.on('error', (err) => context.logger.warn({ err, partition: p }, 'command worker error'));
-      // Its worker lost the job's lock (it stalled, or died): the job runs again, here or elsewhere.
-      worker.on('stalled', (jobId) => context.logger.warn({ jobId, partition: p }, 'command job stalled: run again'));
-      this.workers.push(worker);
-    }
     context.readiness.registerConsumer(this.name, () => this.running);
     // In the background: with Redis down at start, the process still serves /readyz (503).
     void this.boot().catch((err) => context.logger.error({ err }, 'command workers did not start'));
@@ -77,9 +58,40 @@ export class CommandWorker implements Role {
 
   private running = false;
 
+  private addWorker(p: number, policy: RetryPolicy): void {
+    const { config, connections, logger } = this.context;
+    const worker = new Worker<CommandJob, Outcome>(commandQueueName(config.OPENSIM_SUBJECT_PREFIX, p), (job) => this.process(job, policy), {
+      connection: connections.redis,
+      concurrency: 1,
+      lockDuration: config.OPENSIM_LOCK_DURATION_MS,
+      stalledInterval: Math.max(100, Math.floor(config.OPENSIM_LOCK_DURATION_MS / 2)),
+      // A job whose worker stalls past its lock is run again; past this many times it ends failed
+      // (dead-lettered by the relay, its failure recorded on the line), never silently dropped.
+      maxStalledCount: config.OPENSIM_MAX_STALLED_COUNT,
+      // Per-minute completed/failed counts kept in Redis for a week: `opensim queues` reads the failure rate there.
+      metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+      autorun: false,
+    });
+    worker.on('error', (err) => logger.warn({ err, partition: p }, 'command worker error'));
+    // Its worker lost the job's lock (it stalled, or died): the job runs again, here or elsewhere.
+    worker.on('stalled', (jobId) => logger.warn({ jobId, partition: p }, 'command job stalled: run again'));
+    this.workers.push(worker);
+  }
+
   private async boot(): Promise<void> {
+    const { config, connections } = this.context;
+    const policy: RetryPolicy = { attempts: config.OPENSIM_RETRY_ATTEMPTS, baseMs: config.OPENSIM_RETRY_BASE_MS, maxMs: config.OPENSIM_RETRY_MAX_MS };
+    // Every command queue there is, the configured ones and those of an earlier mapping still
+    // draining (producers/partitioning.ts): a queue without a worker would never drain.
+    for (const p of await commandQueueIndexes(connections.redis, config.OPENSIM_SUBJECT_PREFIX, config.OPENSIM_PARTITIONS)) this.addWorker(p, policy);
     // Idempotent; every process sets it, so a fresh Redis gets it from whichever starts first.
-    await Promise.all(this.pipeline.queues.queues.map((q) => q.setGlobalConcurrency(1)));
+    await Promise.all(
+      this.workers.map(async (w) => {
+        const queue = new Queue(w.name, { connection: connections.redis });
+        await queue.setGlobalConcurrency(1);
+        await queue.close();
+      }),
+    );
     for (const worker of this.workers) void worker.run().catch((err) => this.context.logger.error({ err }, 'command worker stopped'));
     this.running = true;
   }
