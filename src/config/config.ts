@@ -41,11 +41,24 @@ const redisUrl = z.string().superRefine((value, ctx) => {
   }
 });
 
+/** A MongoDB URL; its hosts may be a seed list (a replica set's members, mongos routers), which WHATWG URL parsing refuses. */
+const mongoUrl = z.string().refine(
+  (value) => {
+    if (!/^mongodb(\+srv)?:\/\//i.test(value)) return false;
+    try {
+      return serverAddresses(value).length > 0;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'MONGO_URL must be a URL with scheme mongodb:// or mongodb+srv://, hosts host[:port] separated by commas' },
+);
+
 /** The environment of CONTRACT.md, plus the project's own additions (documented in the README). */
 export const configSchema = z.object({
   NATS_URL: urlListWithSchemes('NATS_URL', ['nats', 'tls']).default('nats://127.0.0.1:4222'),
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
-  MONGO_URL: urlWithSchemes('MONGO_URL', ['mongodb', 'mongodb+srv']).default('mongodb://127.0.0.1:27017/opensim'),
+  MONGO_URL: mongoUrl.default('mongodb://127.0.0.1:27017/opensim'),
   OPENSIM_SUBJECT_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'OPENSIM_SUBJECT_PREFIX must be dot-separated tokens of [A-Za-z0-9_-]')

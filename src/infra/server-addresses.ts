@@ -4,7 +4,7 @@ export interface ServerAddress {
   port: number;
 }
 
-const DEFAULT_PORTS: Record<string, number> = { nats: 4222, tls: 4222, redis: 6379, rediss: 6379, 'redis+cluster': 6379, 'rediss+cluster': 6379, mongodb: 27017 };
+const DEFAULT_PORTS: Record<string, number> = { nats: 4222, tls: 4222, redis: 6379, rediss: 6379, 'redis+cluster': 6379, 'rediss+cluster': 6379, mongodb: 27017, 'mongodb+srv': 27017 };
 
 /**
  * The servers a URL names. One for a plain URL; several for the lists the configuration accepts,
