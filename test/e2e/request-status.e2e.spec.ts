@@ -60,6 +60,10 @@ describe('request status: pending and failed', () => {
       const decision = { requestId: 'half-done', clientAccountId: ACC, outcome: 'rejected', reason: 'STALE_REQUEST', eventId: 'plan-change:half-done:rejected', decidedAt: '2026-11-15T09:00:00.000Z' };
       await client.db.collection('lines').updateOne({ _id: `${ACC}-L0` as never }, { $set: { decisions: [decision] } });
       expect(await readRequestStatus(deps, 'half-done', ACC)).toEqual({ requestId: 'half-done', status: 'rejected', reason: 'STALE_REQUEST', eventId: 'plan-change:half-done:rejected', decidedAt: '2026-11-15T09:00:00.000Z', effectiveAt: null });
+      // A schedule committed on the line only: scheduled, its effectiveAt read from the line's pending change.
+      const scheduled = { ...decision, outcome: 'scheduled', reason: null, eventId: 'plan-change:half-done:scheduled' };
+      await client.db.collection('lines').updateOne({ _id: `${ACC}-L0` as never }, { $set: { decisions: [scheduled], 'line.scheduledChange': { requestId: 'half-done', effectiveAt: '2026-11-30T23:00:00.000Z' } } });
+      expect(await readRequestStatus(deps, 'half-done', ACC)).toEqual({ requestId: 'half-done', status: 'scheduled', reason: null, eventId: 'plan-change:half-done:scheduled', decidedAt: '2026-11-15T09:00:00.000Z', effectiveAt: '2026-11-30T23:00:00.000Z' });
     } finally {
       await worker.close();
       await connection.quit();
@@ -111,4 +115,50 @@ describe('request status: pending and failed', () => {
       await queues.close();
     }
   }, 90_000);
+});
+
+describe('request status of scheduled changes, through NATS', () => {
+  const SCH = 'RSCHED';
+  let client: PipelineClient | undefined;
+  let system: RunningSystem | undefined;
+
+  afterEach(async () => {
+    await system?.stop();
+    system = undefined;
+    await client?.cleanup();
+  });
+
+  const change = (requestId: string, line: number, effectiveAt: string) => ({
+    requestId, clientAccountId: SCH, serviceRef: `SVC-${SCH}`, lineId: `${SCH}-L${line}`, targetResourceId: `${SCH}-L${line}-FPC367678-0`, requestedAt: new Date().toISOString(), effectiveAt,
+  });
+  const ask = async (requestId: string) => requestStatusSchema.parse((await client!.nc.request(`${client!.prefix}.qry.request.${SCH}`, JSON.stringify({ clientAccountId: SCH, requestId }), { timeout: 5000 })).json());
+  const outcome = (requestId: string, type: string) => client!.waitForEvents((e) => e.type === `opensim.plan-change.${type}` && e.data.requestId === requestId, 1, 10_000);
+
+  it('given a change scheduled, then cancelled, and another applied when due, then the status answers scheduled, cancelled and applied, each with its effectiveAt', async () => {
+    const env = isolatedEnv();
+    client = await PipelineClient.open(env);
+    await client.seed(fleet(SCH, 2));
+    system = await startInProcess(env);
+
+    const inAnHour = new Date(Date.now() + 3600_000).toISOString();
+    await client.planChange(change('later', 0, inAnHour));
+    const [scheduled] = await outcome('later', 'scheduled');
+    expect(await ask('later')).toEqual({ requestId: 'later', status: 'scheduled', reason: null, eventId: 'plan-change:later:scheduled', decidedAt: expect.any(String), effectiveAt: inAnHour });
+    expect(Date.parse((await ask('later')).decidedAt!)).toBe(Date.parse(scheduled!.time));
+
+    await client.publish(`cmd.plan-change-cancel.${SCH}`, { cancelId: 'later-cancel', clientAccountId: SCH, requestId: 'later', requestedAt: new Date().toISOString() }, 'later-cancel');
+    await outcome('later', 'cancelled');
+    // Cancelled: when it would have taken effect stays told.
+    expect(await ask('later')).toEqual({ requestId: 'later', status: 'cancelled', reason: null, eventId: 'plan-change:later:cancelled', decidedAt: expect.any(String), effectiveAt: inAnHour });
+
+    const soon = new Date(Date.now() + 1500).toISOString();
+    await client.planChange(change('soon', 1, soon));
+    await outcome('soon', 'scheduled');
+    expect(await ask('soon')).toMatchObject({ status: 'scheduled', effectiveAt: soon });
+    const [applied] = await outcome('soon', 'applied');
+    // Applied: the instant it took effect (its appliedAt, at or after the effectiveAt asked).
+    await until(() => ask('soon'), (s) => s.status === 'applied');
+    expect(await ask('soon')).toEqual({ requestId: 'soon', status: 'applied', reason: null, eventId: 'plan-change:soon:applied', decidedAt: expect.any(String), effectiveAt: applied!.data.appliedAt });
+    expect(Date.parse(String(applied!.data.appliedAt))).toBeGreaterThanOrEqual(Date.parse(soon));
+  }, 60_000);
 });
