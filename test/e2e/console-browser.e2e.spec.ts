@@ -148,4 +148,122 @@ describe('the console in a real browser', () => {
     await page.screenshot({ path: artifact('console-line-applied.png'), fullPage: true });
     expect(browser!.errors).toEqual([]);
   });
+
+  it('schedules a change for the start of next month with the keyboard: the preview says when, the card shows it scheduled, « Annuler le changement » removes it', async () => {
+    const { page } = browser!;
+    await page.locator('#change-resource summary').focus();
+    await page.keyboard.press('Enter');
+    const select = page.getByLabel('Ressource *');
+    await expect.poll(() => select.isVisible()).toBe(true);
+    // The 20 Go resource the line left is available again.
+    expect(await select.locator('option').allInnerTexts()).toEqual(['Choisir une ressource', 'FPC367679 Forfait mobile Data 20 Go (RES-000452)']);
+    await select.focus();
+    await page.keyboard.press('ArrowDown');
+    const nextMonth = page.getByRole('radio', { name: 'Au début du mois prochain (1 décembre 2026, 00:00)' });
+    await nextMonth.focus();
+    await page.keyboard.press('Space');
+    expect(await nextMonth.isChecked()).toBe(true);
+
+    const preview = page.getByRole('region', { name: 'Aperçu du changement' });
+    await expect.poll(() => preview.locator('.verdict').getAttribute('data-outcome'), { timeout: 5000 }).toBe('scheduled');
+    expect(await preview.locator('.verdict').innerText()).toBe('Le changement vers #FPC367679 Forfait mobile Data 20 Go serait planifié : il prendrait effet le 01/12/2026 00:00:00 (heure de Paris).');
+    // December wholly on the 20 Go plan, nothing used in it yet, nothing crossed.
+    expect(await preview.locator('dt', { hasText: 'Enveloppe après le changement' }).innerText()).toBe('Enveloppe après le changement (décembre 2026)');
+    expect(await preview.locator('[data-preview=envelope]').innerText()).toBe('20 Gio');
+    expect(await preview.locator('[data-preview=block]').innerText()).toBe('20 Gio');
+    expect(await preview.locator('[data-preview=usage]').innerText()).toMatch(/^0 Gio/);
+    expect(await preview.locator('[data-preview=crossed]').innerText()).toBe('Aucun');
+    expect(await preview.locator('.alert').count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Confirmer' }).focus();
+    await page.keyboard.press('Enter');
+    const outcome = page.locator('#request-status [data-status]');
+    await expect.poll(() => outcome.getAttribute('data-status'), { timeout: 10_000 }).toBe('scheduled');
+    expect(await outcome.innerText()).toMatch(/^Changement console-[0-9a-f-]+ : planifié — prendra effet le 01\/12\/2026 00:00:00$/);
+    const requestId = (await outcome.getAttribute('data-request-id'))!;
+    const scheduled = page.locator('#scheduled-change [data-figure=scheduled]');
+    await expect.poll(() => scheduled.innerText()).toBe(`Vers #FPC367679 Forfait mobile Data 20 Go (RES-000452) le 01/12/2026 00:00:00 — demande ${requestId}`);
+    expect(await page.locator('#plan-title').innerText()).toBe('#FPC367678 Forfait mobile 5 Go'); // nothing else changes until then
+    await expect.poll(() => page.locator('#event-list').innerText()).toContain('Changement de ressource : planifié');
+    expect(await client.db.collection('requests').findOne({ _id: `plan-change:${requestId}` as never })).toMatchObject({ outcome: 'scheduled', effectiveAt: '2026-11-30T23:00:00.000Z' });
+    await page.screenshot({ path: artifact('console-line-scheduled.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'Annuler le changement' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => outcome.getAttribute('data-status'), { timeout: 10_000 }).toBe('applied');
+    expect(await outcome.innerText()).toMatch(new RegExp(`^Annulation console-cancel-[0-9a-f-]+ du changement ${requestId} : appliquée$`));
+    await expect.poll(() => scheduled.innerText()).toBe('Aucun');
+    expect(await page.getByRole('button', { name: 'Annuler le changement' }).count()).toBe(0);
+    await expect.poll(() => page.locator('#event-list').innerText()).toContain('Changement de ressource : annulé');
+    expect(await client.db.collection('requests').findOne({ _id: `plan-change:${requestId}` as never })).toMatchObject({ outcome: 'cancelled' });
+    // The reservation is released: the resource is offered again.
+    await expect.poll(() => page.getByLabel('Ressource *').locator('option').allTextContents()).toContain('FPC367679 Forfait mobile Data 20 Go (RES-000452)');
+    expect(browser!.errors).toEqual([]);
+  });
+});
+
+/**
+ * A second system whose clock reads 30 November, 23:59:45 Paris: a change asked « au début du
+ * mois prochain » falls due 12 s later, so the page shows it planifié, then appliqué, live.
+ */
+describe('the console at the turn of the month, in a real browser', () => {
+  const START = '2026-11-30T23:59:48+01:00';
+  const MIDNIGHT = Date.parse('2026-12-01T00:00:00+01:00');
+  let client: PipelineClient;
+  let system: RunningSystem | undefined;
+  let browser: Browser | undefined;
+  let clock: () => Date;
+
+  beforeAll(async () => {
+    const env = isolatedEnv({ OPENSIM_ADMIN_TOKEN: TOKEN });
+    client = await PipelineClient.open(env);
+    await client.seed({ services: SOURCE.services, resources: SOURCE.resources, lines: SOURCE.lines });
+    browser = await openBrowser();
+    clock = clockStartingAt(START);
+    system = await startInProcess(env, { clock });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await system?.stop();
+    await client?.cleanup();
+  });
+
+  it('a change for next month: planifié at once, then appliqué at midnight without a reload, the card on the new plan for the whole of December', async () => {
+    const { page } = browser!;
+    const base = `http://127.0.0.1:${system!.httpPort}`;
+    await page.goto(`${base}/lines/${LINE}`);
+    await page.getByLabel("Jeton d'administration (OPENSIM_ADMIN_TOKEN)").fill(TOKEN);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.waitForURL(`${base}/lines/${LINE}`);
+    await expect.poll(() => page.locator('#live-status').getAttribute('data-state')).toBe('open');
+    const navigations: string[] = [];
+    page.on('framenavigated', (frame) => navigations.push(frame.url()));
+
+    await page.locator('#change-resource summary').click();
+    await page.getByLabel('Ressource *').selectOption('RES-000454');
+    await page.getByRole('radio', { name: 'Au début du mois prochain (1 décembre 2026, 00:00)' }).check();
+    const preview = page.getByRole('region', { name: 'Aperçu du changement' });
+    await expect.poll(() => preview.locator('.verdict').getAttribute('data-outcome'), { timeout: 5000 }).toBe('scheduled');
+    expect(await preview.locator('[data-preview=envelope]').innerText()).toBe('5 Gio');
+    // The test needs the request decided before midnight on the system's clock: a slow start would ask for January.
+    expect(MIDNIGHT - clock().getTime(), 'the system started too slowly: the change would be for January').toBeGreaterThan(2000);
+    await page.getByRole('button', { name: 'Confirmer' }).click();
+
+    const outcome = page.locator('#request-status [data-status]');
+    await expect.poll(() => outcome.getAttribute('data-status'), { timeout: 10_000 }).toBe('scheduled');
+    expect(await outcome.innerText()).toMatch(/: planifié — prendra effet le 01\/12\/2026 00:00:00$/);
+    await expect.poll(() => outcome.getAttribute('data-status'), { timeout: 25_000, interval: 200 }).toBe('applied');
+    const appliedAt = Date.now() - (clock().getTime() - MIDNIGHT);
+    expect(await outcome.innerText()).toMatch(/: appliqué — effectif le 01\/12\/2026 00:00:0\d$/);
+    await expect.poll(() => page.locator('#plan-title').innerText()).toBe('#FPC367678 Forfait mobile 5 Go');
+    // 00:00 Paris on the 1st: the new plan owns the whole month, 5 GiB in full.
+    await expect.poll(() => page.locator('#consumption-title').innerText()).toBe('Consommation Data 5 Gio');
+    expect(await page.locator('#consumption .mode').innerText()).toMatch(/décembre 2026/);
+    await expect.poll(() => page.locator('#scheduled-change [data-figure=scheduled]').innerText()).toBe('Aucun');
+    expect(navigations).toEqual([]);
+    console.log(`midnight on the system's clock -> appliqué shown: ${Date.now() - appliedAt} ms`);
+    await page.screenshot({ path: artifact('console-line-applied-at-midnight.png'), fullPage: true });
+    expect(browser!.errors).toEqual([]);
+  }, 60_000);
 });

@@ -107,7 +107,7 @@ export interface LineCard {
 export async function lineCard(deps: ConsoleReadDeps, lineId: string): Promise<LineCard | null> {
   const doc = await deps.collections.lines.findOne({ _id: lineId }, { projection: { outbox: 0, usagePending: 0, decidedRequestIds: 0 } });
   if (!doc) return null;
-  const [view, serviceDoc, resources] = await Promise.all([viewOf(deps, doc), deps.collections.services.findOne({ _id: doc.line.serviceRef }), availableOf(deps, doc.line.serviceRef)]);
+  const [view, serviceDoc, resources] = await Promise.all([viewOf(deps, doc), deps.collections.services.findOne({ _id: doc.line.serviceRef }), availableOf(deps, doc)]);
   const scheduledRef = view.scheduledChange?.to.productRef;
   const products = await productsByRef(deps, [...resources.map((r) => r.productRef), ...(scheduledRef ? [scheduledRef] : [])]);
   const targets = resources
@@ -140,8 +140,23 @@ export async function lineAddress(deps: { collections: Pick<Collections, 'lines'
   return doc ? { clientAccountId: doc.clientAccountId, serviceRef: doc.line.serviceRef } : null;
 }
 
-function availableOf(deps: ConsoleReadDeps, serviceRef: string): Promise<ResourceDocument[]> {
-  return deps.collections.resources.find({ serviceRef, state: 'available' }).sort({ _id: 1 }).toArray();
+/**
+ * The service's free resources. Whether a resource is free is the lines' to say (`holds`, the
+ * truth the decisions read); a resource document's state is a projection written just after the
+ * change is published, so the card read on that event may see it late. Hence the candidates:
+ * those whose document says available or reserved (a reservation cancelled reads reserved a
+ * moment longer), and the resources this line had (the one it just left may still read active);
+ * then whatever a line holds is dropped (a target just reserved may still read available).
+ */
+async function availableOf(deps: ConsoleReadDeps, doc: Pick<LineDocument, 'line'>): Promise<ResourceDocument[]> {
+  const own = doc.line.planHistory.map((entry) => entry.resourceId);
+  const candidates = await deps.collections.resources
+    .find({ serviceRef: doc.line.serviceRef, $or: [{ state: { $in: ['available', 'reserved'] } }, { _id: { $in: own } }] })
+    .sort({ _id: 1 })
+    .toArray();
+  const holders = await deps.collections.lines.find({ holds: { $in: candidates.map((r) => r._id) } }, { projection: { holds: 1 } }).toArray();
+  const held = new Set(holders.flatMap((line) => line.holds ?? []));
+  return candidates.filter((r) => !held.has(r._id));
 }
 
 async function productsByRef(deps: ConsoleReadDeps, refs: string[]): Promise<Map<string, Product>> {
