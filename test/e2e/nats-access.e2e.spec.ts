@@ -198,6 +198,18 @@ describe('access control with the sample NATS configuration (deploy/nats)', () =
     await expect(orderingA.request(`${prefix}.qry.line.A`, JSON.stringify({ clientAccountId: 'A', lineId: 'A-L0' }), { timeout: 2000 })).rejects.toThrow(/permissions violation/i);
   });
 
+  it("the worker's user publishes what its console sends, a plan change and the cancel of one, and no other command", async () => {
+    const worker = await as('opensim-worker', passwords.OPENSIM_WORKER_PASSWORD);
+    const outcomes = collect(worker.subscribe(`${prefix}.evt.plan-change.A`));
+    await worker.flush();
+    const cancel = { cancelId: 'console-cancel-1', clientAccountId: 'A', requestId: 'never-scheduled', requestedAt: new Date().toISOString() };
+    await worker.jetstream().publish(`${prefix}.cmd.plan-change-cancel.A`, JSON.stringify(cancel), { msgID: cancel.cancelId });
+    await until(() => outcomes.events.some((e) => e.data.cancelId === 'console-cancel-1'));
+    expect(outcomes.events.find((e) => e.data.cancelId === 'console-cancel-1')).toMatchObject({ type: 'opensim.plan-change-cancel.rejected', data: { reason: 'NOT_SCHEDULED' } });
+    const order = { orderId: 'from-worker', clientAccountId: 'A', serviceRef: 'SVC-A', resourceId: 'R-X', productRef: 'FPC367678', orderedAt: new Date().toISOString() };
+    await expect(worker.jetstream().publish(`${prefix}.cmd.resource-order.A`, JSON.stringify(order), { msgID: 'from-worker', timeout: 2000 })).rejects.toThrow(/permissions violation/i);
+  });
+
   it("the operator's user runs `opensim queues`; a wrong password is refused", async () => {
     const operatorEnv = { ...env, NATS_USER: 'opensim-operator', NATS_PASSWORD: passwords.OPENSIM_OPERATOR_PASSWORD, NATS_INBOX_PREFIX: '_INBOX_OPS' };
     const queues = await opensimCli('queues', ['--json'], operatorEnv);
