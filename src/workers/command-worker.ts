@@ -1,6 +1,7 @@
 import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { commandQueueIndexes } from '../producers/partitioning.js';
 import type { Role, RoleContext } from '../app/system.js';
+import { settlesWithin } from '../app/grace.js';
 import type { Pipeline } from '../app/pipeline.js';
 import { accountOf, commandQueueName, messageIdOf, type CommandJob } from './command-queues.js';
 import { processPlanChangeCancel } from './plan-change-cancel.js';
@@ -98,7 +99,6 @@ export class CommandWorker implements Role {
 
   private async process(job: Job<CommandJob, Outcome>, policy: RetryPolicy): Promise<Outcome> {
     const { logger } = this.context;
-    await this.pipeline.schemaReady;
     const command = job.data;
     const ids = { jobId: job.id, requestId: messageIdOf(command), clientAccountId: accountOf(command), lineId: command.kind === 'plan-change' ? command.request.lineId : undefined };
     const { collections, references, outbox, triggerDue } = this.pipeline;
@@ -109,6 +109,9 @@ export class CommandWorker implements Role {
     for (let attempt = 1; ; attempt++) {
       const started = Date.now();
       try {
+        // The indexes and migrations first (their unique index keeps two lines off one resource);
+        // not in place yet, MongoDB is away: an attempt that failed, retried with backoff.
+        if (!(await settlesWithin(this.pipeline.schemaReady, 1000))) throw new Error('indexes and migrations not in place yet (MongoDB unreachable?)');
         const now = this.pipeline.clock().toISOString();
         const decided = await decide(deps, command, now);
         const reason = decided.outcome === 'rejected' ? decided.reason : null;
