@@ -17,7 +17,7 @@ import { MongoClient } from 'mongodb';
 import { connect } from 'nats';
 import { natsServers } from '../src/infra/nats-options.js';
 import { closeRedis, createRedis } from '../src/infra/redis.js';
-import { commandQueueName } from '../src/workers/command-queues.js';
+import { commandQueueName } from '../src/queues/command-queues.js';
 import { resolveServices } from '../test/support/resolve-services.js';
 import { bullmqCeiling, jetstreamCeiling, mongoCeiling } from './ceilings.js';
 import { seedLines } from './fleet.js';

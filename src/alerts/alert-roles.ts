@@ -1,7 +1,7 @@
-import { systemClock, type Clock } from '../app/clock.js';
-import type { Role, RoleContext } from '../app/system.js';
-import { OutboxPublisher } from '../relay/outbox.js';
-import { SweepSchedule } from '../app/sweep-schedule.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
+import type { Role, RoleContext } from '../platform/role.js';
+import { OutboxPublisher } from '../outbox/outbox.js';
+import { SweepSchedule } from '../runtime/sweep-schedule.js';
 import { collections, type Collections } from '../store/documents.js';
 import { ThresholdAlerts, type AlertsPipeline } from './threshold-alerts.js';
 

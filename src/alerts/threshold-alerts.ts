@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
-import type { Pipeline } from '../app/pipeline.js';
-import type { Role, RoleContext } from '../app/system.js';
+import type { Pipeline } from '../platform/pipeline.js';
+import type { Role, RoleContext } from '../platform/role.js';
 import { envelopeRecomputedDataSchema, thresholdCrossedDataSchema } from '../contract/events.js';
 import type { CloudEvent } from '../contract/messages.js';
 import { decideAlert, type AlertTrigger } from '../domain/index.js';
@@ -9,7 +9,7 @@ import { rereadWhileLost, writeLine } from '../store/line-writes.js';
 import { ensureStreams } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import type { LineDocument } from '../store/documents.js';
-import { settlesWithin } from '../app/grace.js';
+import { settlesWithin } from '../runtime/grace.js';
 import { SmsRecorder, WebhookNotifier, type WarningNotifier } from './notifiers.js';
 import { RetryLater, WarningDelivery } from './warning-delivery.js';
 import { consumeUntilStopped, ensureDurableConsumer } from '../messaging/durable-consumer.js';

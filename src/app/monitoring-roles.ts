@@ -4,7 +4,7 @@ import { RecordExpiry } from '../retention/record-expiry-role.js';
 import { StreamRetention } from '../retention/stream-retention.js';
 import { UsageIntake } from '../usage/usage-intake.js';
 import { UsageNotices } from '../usage/usage-notices.js';
-import type { Pipeline } from './pipeline.js';
+import type { Pipeline } from '../platform/pipeline.js';
 import type { Role } from './system.js';
 
 /**

@@ -1,6 +1,6 @@
 import { ConsoleSurface } from '../http/console/console-surface.js';
 import { QueryResponder } from '../queries/query-responder.js';
-import type { Pipeline } from './pipeline.js';
+import type { Pipeline } from '../platform/pipeline.js';
 import type { Role } from './system.js';
 
 /**

@@ -1,19 +1,19 @@
 import { AdminSurface } from '../http/admin.js';
 import { CommandIntake } from '../producers/command-intake.js';
 import { MaxDeliveriesCollector } from '../relay/max-deliveries.js';
-import { OutboxPublisher } from '../relay/outbox.js';
+import { OutboxPublisher } from '../outbox/outbox.js';
 import { Relay } from '../relay/relay.js';
 import { collections, ensureIndexes, type Collections } from '../store/documents.js';
 import { references, type References } from '../store/plan-change-store.js';
 import { migrateLineHolds } from '../store/migrations.js';
-import { CommandQueues } from '../workers/command-queue-client.js';
+import { CommandQueues } from '../queues/command-queue-client.js';
 import { CommandWorker } from '../workers/command-worker.js';
 import { Scheduler } from '../workers/scheduler.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
 import { monitoringRoles } from './monitoring-roles.js';
 import { readRoles } from './read-roles.js';
-import type { Pipeline } from './pipeline.js';
-import { SweepSchedule } from './sweep-schedule.js';
+import type { Pipeline } from '../platform/pipeline.js';
+import { SweepSchedule } from '../runtime/sweep-schedule.js';
 import type { Role, RoleContext } from './system.js';
 
 /**

@@ -1,39 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/config.js';
-import { openConnections, type Connections } from '../infra/connections.js';
+import type { Role, RoleContext, RunningSystem } from '../platform/role.js';
+import { openConnections } from '../infra/connections.js';
 import type { Logger } from '../logging/logger.js';
-import { Readiness } from '../http/readiness.js';
-import { HttpRoutes, startHttpServer } from '../http/server.js';
+import { Readiness } from '../platform/readiness.js';
+import { HttpRoutes, startHttpServer } from '../platform/http-server.js';
 import { Metrics } from '../metrics/metrics.js';
-import { settlesWithin } from './grace.js';
-
-/** A part of the system that `opensim start` runs: producers, workers, relay… */
-export interface Role {
-  name: string;
-  start(context: RoleContext): Promise<void>;
-  /** Stops taking new work and finishes what is in flight. */
-  stop(): Promise<void>;
-}
-
-export interface RoleContext {
-  config: Config;
-  logger: Logger;
-  connections: Connections;
-  readiness: Readiness;
-  /** Prometheus counters of this process (GET /metrics); roles count what they decide. */
-  metrics: Metrics;
-  /** Roles add their routes (GET /metrics, the queue board) to the one HTTP server. */
-  http: HttpRoutes;
-}
-
-export interface RunningSystem {
-  httpPort: number;
-  readiness: Readiness;
-  metrics: Metrics;
-  connections: Connections;
-  stop(): Promise<void>;
-}
+import { settlesWithin } from '../runtime/grace.js';
 
 /** Opens the connections, serves /healthz and /readyz, then starts each role. */
 export async function startSystem(config: Config, logger: Logger, roles: Role[]): Promise<RunningSystem> {
@@ -71,3 +45,5 @@ export async function startSystem(config: Config, logger: Logger, roles: Role[])
     },
   };
 }
+
+export type { Role, RoleContext, RunningSystem };

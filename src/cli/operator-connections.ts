@@ -2,7 +2,7 @@ import { MongoClient } from 'mongodb';
 import { connect, type NatsConnection } from 'nats';
 import type { Config } from '../config/config.js';
 import { natsAccessOptions, natsServers } from '../infra/nats-options.js';
-import { describeServers } from '../infra/server-addresses.js';
+import { describeServers } from '../config/server-addresses.js';
 import { collections, type Collections } from '../store/documents.js';
 
 /**

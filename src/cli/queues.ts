@@ -6,7 +6,7 @@ import { loadConfig } from '../config/config.js';
 import { naming } from '../messaging/subjects.js';
 import { rolloverQueueName } from '../rollover/month-rollover.js';
 import { intakeStats, queueStats, type IntakeStats, type QueueStats } from '../operations/queue-stats.js';
-import { CommandQueues } from '../workers/command-queue-client.js';
+import { CommandQueues } from '../queues/command-queue-client.js';
 import { formatAge, processIo, table, UsageError, type CliIo } from './io.js';
 import { hostOf, withNats } from './operator-connections.js';
 

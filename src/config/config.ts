@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { webhookSecretProblem } from '../alerts/webhook-signature.js';
-import { redisTarget } from '../infra/redis.js';
-import { serverAddresses } from '../infra/server-addresses.js';
+import { webhookSecretProblem } from './webhook-secret.js';
+import { redisTarget } from './redis-url.js';
+import { serverAddresses } from './server-addresses.js';
 
 
 function urlWithSchemes(name: string, schemes: string[]) {

@@ -37,6 +37,12 @@ export interface Service {
  * scheduled change, which no other line and no other change may take until it is applied,
  * rejected or cancelled.
  */
+/** A plan as the events name it: the resource and its product. */
+export interface PlanRef {
+  resourceId: string;
+  productRef: string;
+}
+
 export const RESOURCE_STATES = ['available', 'active', 'reserved'] as const;
 export type ResourceState = (typeof RESOURCE_STATES)[number];
 

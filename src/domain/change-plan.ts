@@ -38,44 +38,19 @@
  * emitted; nothing else changes until `applyScheduledChange` decides it again when it falls due.
  */
 import { normaliseInstant, parisMonth, toEpochMs, type Instant } from './calendar.js';
-import { InconsistentStateError, type ProductCatalog, type Resource, type Service } from './catalog.js';
+import { InconsistentStateError, type Resource } from './catalog.js';
 import { domainEvent, eventKeys, planChangeRejected, type DomainEvent } from './events.js';
 import type { Line, ScheduledChange } from './line.js';
 import { envelopeRecomputedData, replan, type LineMonth } from './line-month.js';
-import { evaluateThresholds } from './monitoring.js';
+import { evaluateThresholds } from './evaluate-thresholds.js';
 import { checkRules, isRefusal, type Checked } from './plan-change-rules.js';
+import type { ChangePlanCommand, ChangePlanState } from './plan-change-command.js';
 import type { PlanChangeRuleReason } from './reasons.js';
 import { startMonth } from './rollover.js';
 import { timingOf, withoutScheduledChange } from './scheduled-change.js';
 import { overageExposureBytes, usedBytes } from './thresholds.js';
 
-export interface ChangePlanCommand {
-  requestId: string;
-  clientAccountId: string;
-  serviceRef: string;
-  lineId: string;
-  targetResourceId: string;
-  requestedAt: Instant;
-  requestedBy?: string;
-  /** When the change should take effect; absent, or at or before `now`, means at once. */
-  effectiveAt?: Instant;
-}
-
-/** Everything the decision needs, loaded by the adapter. */
-export interface ChangePlanState {
-  line: Line | null;
-  /** At least the line's service and the service named by the request, when they exist. */
-  services: Readonly<Record<string, Service>>;
-  /** The line's active resource. */
-  currentResource: Resource | null;
-  /** Its `state` says which line holds it and how (`resourceStateOn`): `available` if none does. */
-  targetResource: Resource | null;
-  products: ProductCatalog;
-  /** The line's latest month record at or before the month of `now`, `null` if none. */
-  month: LineMonth | null;
-  /** Request ids already decided (applied, rejected or scheduled) for this line; only `command.requestId` matters. */
-  decidedRequestIds: readonly string[];
-}
+export type { ChangePlanCommand, ChangePlanState } from './plan-change-command.js';
 
 /** The change took effect: what the adapter commits (line, month) and projects (resources). */
 export type Applied = { outcome: 'applied'; line: Line; resources: [target: Resource, previous: Resource]; month: LineMonth; events: DomainEvent[] };

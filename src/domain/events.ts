@@ -22,10 +22,9 @@ export interface UsageView {
   spendCents: number;
 }
 
-export interface PlanRef {
-  resourceId: string;
-  productRef: string;
-}
+import type { PlanRef } from './catalog.js';
+
+export type { PlanRef };
 
 export interface PlanChangeAppliedData {
   requestId: string;

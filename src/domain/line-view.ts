@@ -12,7 +12,7 @@
  */
 import { parisMonth, type Instant, type Month } from './calendar.js';
 import { productOf, type Category, type ProductCatalog } from './catalog.js';
-import type { Enforcement } from './enforcement.js';
+import type { Enforcement } from './decide-alert.js';
 import type { Envelope } from './envelope.js';
 import type { DataStateReason, PlanRef, UsageView } from './events.js';
 import { openMonth, remainingBytes, usageView, type LineMonth } from './line-month.js';

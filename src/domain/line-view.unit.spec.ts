@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { changePlan } from './change-plan.js';
-import type { Enforcement } from './enforcement.js';
+import type { Enforcement } from './decide-alert.js';
 import { eventsOfType, aChangePlanCommand, aChangePlanState, aLine, aMonth, aUsage, aUsageState, GiB, METERED, products, resource, TWENTY } from './spec-support.js';
 import { lineView, type LineViewSource } from './line-view.js';
 import { recordUsage } from './usage.js';

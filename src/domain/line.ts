@@ -1,6 +1,6 @@
 import { normaliseInstant, type Instant } from './calendar.js';
 import { InconsistentStateError, type Resource } from './catalog.js';
-import type { PlanRef } from './events.js';
+import type { PlanRef } from './catalog.js';
 
 export const LINE_STATES = ['active', 'suspended', 'terminated'] as const;
 export type LineState = (typeof LINE_STATES)[number];

@@ -5,7 +5,7 @@
  */
 import { compareInstants } from './calendar.js';
 import { InconsistentStateError, productOf, type Product, type ProductCatalog, type Resource, type Service } from './catalog.js';
-import type { ChangePlanCommand, ChangePlanState } from './change-plan.js';
+import type { ChangePlanCommand, ChangePlanState } from './plan-change-command.js';
 import type { Line } from './line.js';
 import type { LineMonth } from './line-month.js';
 import type { PlanChangeRuleReason } from './reasons.js';

@@ -5,7 +5,7 @@
  */
 import { normaliseInstant, toEpochMs, type Instant } from './calendar.js';
 import type { ResourceState } from './catalog.js';
-import type { ChangePlanCommand } from './change-plan.js';
+import type { ChangePlanCommand } from './plan-change-command.js';
 import type { Line } from './line.js';
 import type { ScheduledChangeView } from './line-view.js';
 

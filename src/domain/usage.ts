@@ -12,7 +12,7 @@ import { InconsistentStateError, type ProductCatalog, type Service } from './cat
 import { domainEvent, eventKeys, type DomainEvent, type DomainEventOf } from './events.js';
 import type { Line } from './line.js';
 import { openMonth, remainingBytes, usageView, type LineMonth } from './line-month.js';
-import { evaluateThresholds } from './monitoring.js';
+import { evaluateThresholds } from './evaluate-thresholds.js';
 import type { UsageReason } from './reasons.js';
 import { startMonth } from './rollover.js';
 

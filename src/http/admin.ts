@@ -7,14 +7,14 @@ import { getRequestListener } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Queue } from 'bullmq';
 import { Hono } from 'hono';
-import type { Pipeline } from '../app/pipeline.js';
-import type { Role, RoleContext } from '../app/system.js';
+import type { Pipeline } from '../platform/pipeline.js';
+import type { Role, RoleContext } from '../platform/role.js';
 import { naming } from '../messaging/subjects.js';
-import { registerPipelineGauges } from '../metrics/pipeline-gauges.js';
-import { registerRolloverGauges } from '../metrics/rollover-gauges.js';
-import { registerStreamGauges } from '../metrics/stream-gauges.js';
+import { registerPipelineGauges } from './gauges/pipeline-gauges.js';
+import { registerRolloverGauges } from './gauges/rollover-gauges.js';
+import { registerStreamGauges } from './gauges/stream-gauges.js';
 import { rolloverQueueName } from '../rollover/month-rollover.js';
-import { json, type RouteHandler } from './server.js';
+import { json, type RouteHandler } from '../platform/http-server.js';
 
 export const BOARD_PATH = '/admin/queues';
 

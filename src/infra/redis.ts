@@ -1,5 +1,5 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { serverAddresses, type ServerAddress } from './server-addresses.js';
+import { redisTarget } from '../config/redis-url.js';
 
 /**
  * Every Redis connection of the project is made here, from REDIS_URL:
@@ -14,34 +14,7 @@ import { serverAddresses, type ServerAddress } from './server-addresses.js';
  */
 export type RedisClient = Redis | Cluster;
 
-export type RedisTarget =
-  | { kind: 'server'; url: string }
-  | { kind: 'cluster'; nodes: ServerAddress[]; username?: string; password?: string; tls: boolean };
-
-const CLUSTER_SCHEME = /^(rediss?)\+cluster:\/\//i;
-
-export function isClusterUrl(url: string): boolean {
-  return CLUSTER_SCHEME.test(url);
-}
-
-/** What REDIS_URL names; throws with what is wrong (never echoing credentials). */
-export function redisTarget(url: string): RedisTarget {
-  const scheme = CLUSTER_SCHEME.exec(url);
-  if (!scheme) return { kind: 'server', url };
-  const afterScheme = url.slice(scheme[0].length);
-  const path = /[/?#](.*)$/.exec(afterScheme.slice(afterScheme.lastIndexOf('@') + 1));
-  if (path && path[0] !== '/') throw new Error('a Redis Cluster URL takes no path, database or options: redis+cluster://host:port,host:port');
-  const at = afterScheme.split('/')[0]!.lastIndexOf('@');
-  const userinfo = at >= 0 ? afterScheme.slice(0, at) : '';
-  const [username, password] = userinfo.includes(':') ? [userinfo.slice(0, userinfo.indexOf(':')), userinfo.slice(userinfo.indexOf(':') + 1)] : [userinfo, ''];
-  return {
-    kind: 'cluster',
-    nodes: serverAddresses(url),
-    ...(username ? { username: decodeURIComponent(username) } : {}),
-    ...(password ? { password: decodeURIComponent(password) } : {}),
-    tls: scheme[1]!.toLowerCase() === 'rediss',
-  };
-}
+export { isClusterUrl, redisTarget, type RedisTarget } from '../config/redis-url.js';
 
 /**
  * A connection to what `url` names. `options` are the per-connection options of ioredis

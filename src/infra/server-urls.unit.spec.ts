@@ -4,7 +4,7 @@ import { loadConfig } from '../config/config.js';
 import { streamReplicas } from '../messaging/streams.js';
 import { natsAccessOptions, natsServers } from './nats-options.js';
 import { createRedis, duplicateRedis, redisTarget, transactionConnection } from './redis.js';
-import { describeServers, serverAddresses } from './server-addresses.js';
+import { describeServers, serverAddresses } from '../config/server-addresses.js';
 
 describe('server URLs of a cluster: NATS lists and Redis Cluster URLs', () => {
   it('given a NATS list, then each server, with default ports, and the client gets them one by one', () => {

@@ -1,5 +1,5 @@
 import type { ConsumerConfig, ConsumerMessages, JetStreamManager } from 'nats';
-import { settlesWithin } from '../app/grace.js';
+import { settlesWithin } from '../runtime/grace.js';
 import type { Logger } from '../logging/logger.js';
 import { isNotFound } from './streams.js';
 

@@ -61,6 +61,9 @@ export function lastToken(subject: string): string {
   return subject.slice(subject.lastIndexOf('.') + 1);
 }
 
+/** The durable consumer through which the intake takes commands in. */
+export const COMMAND_CONSUMER = 'command-intake';
+
 export const COMMAND_KINDS = ['plan-change', 'resource-order', 'plan-change-cancel'] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { THRESHOLD_NAMES } from '../domain/thresholds.js';
-import { DEAD_LETTER_REASONS } from '../operations/dead-letters.js';
+import { DEAD_LETTER_REASONS } from '../store/dead-letter.js';
 
 /** What a request came to, as counted by `opensim_requests_total`. */
 export type RequestOutcome = 'applied' | 'rejected' | 'failed' | 'duplicate' | 'scheduled' | 'cancelled';

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { JetStreamManager } from 'nats';
-import { COMMAND_CONSUMER } from '../producers/command-intake.js';
+import { COMMAND_CONSUMER } from '../messaging/subjects.js';
 import { isNotFound } from '../messaging/streams.js';
 import type { Naming } from '../messaging/subjects.js';
 

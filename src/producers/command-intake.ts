@@ -1,22 +1,22 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamManager, type JsMsg } from 'nats';
 import type { Redis } from 'ioredis';
-import type { Role, RoleContext } from '../app/system.js';
-import type { Pipeline } from '../app/pipeline.js';
-import { commandKindOf, naming, type Naming } from '../messaging/subjects.js';
+import type { Role, RoleContext } from '../platform/role.js';
+import type { Pipeline } from '../platform/pipeline.js';
+import { COMMAND_CONSUMER, commandKindOf, naming, type Naming } from '../messaging/subjects.js';
 import { ensureStreams, isNotFound } from '../messaging/streams.js';
 import { ackWaitMs, consumeUntilStopped, ensureDurableConsumer, stopConsuming } from '../messaging/durable-consumer.js';
 import { insertOnce } from '../store/insert-once.js';
-import { failpoint } from '../workers/failpoints.js';
-import { messageIdOf } from '../workers/command-queues.js';
-import { backoffMs } from '../workers/retry.js';
+import { failpoint } from '../runtime/failpoints.js';
+import { messageIdOf } from '../queues/command-queues.js';
+import { backoffMs } from '../runtime/retry.js';
 import { givenUpVerdict } from './given-up.js';
 import { IntakeCursor, intakeKeys, type TakenIn } from './intake-cursor.js';
-import { commandJobsInFlight, commandQueueIndexes, partitioningKey, partitioningOf } from './partitioning.js';
+import { commandJobsInFlight, commandQueueIndexes, partitioningKey, partitioningOf } from '../queues/partitioning.js';
 import { IntakeLease } from './intake-lease.js';
 import { invalidPayloadLetter, streamLetterId, type RawMessage } from './invalid-payload.js';
 import { parseCommand } from './parse-command.js';
 
-export const COMMAND_CONSUMER = 'command-intake';
+export { COMMAND_CONSUMER };
 
 /** Messages taken in together, in one Redis transaction, at most. */
 const BATCH = 64;

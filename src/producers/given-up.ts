@@ -1,10 +1,10 @@
 import type { StoredMsg } from 'nats';
 import type { Collections, DeadLetterDocument } from '../store/documents.js';
 import { requestKey } from '../store/documents.js';
-import type { CommandQueues } from '../workers/command-queue-client.js';
-import { accountOf, commandJobId, messageIdOf, type CommandJob } from '../workers/command-queues.js';
+import type { CommandQueues } from '../queues/command-queue-client.js';
+import { accountOf, commandJobId, messageIdOf, type CommandJob } from '../queues/command-queues.js';
 import { commandKindOf } from '../messaging/subjects.js';
-import { failedOutcome } from '../workers/failed-outcome.js';
+import { failedOutcome } from '../outbox/failed-outcome.js';
 import { deadLetter, streamLetterId } from '../store/dead-letter.js';
 import { invalidPayloadLetter } from './invalid-payload.js';
 import { parseCommand } from './parse-command.js';

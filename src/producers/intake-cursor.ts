@@ -1,6 +1,7 @@
 import { Job, Queue } from 'bullmq';
+import type { IntakeKeys } from '../queues/intake-keys.js';
 import type { Redis } from 'ioredis';
-import { commandJobId, commandQueueName, partitionOf, accountOf, type CommandJob } from '../workers/command-queues.js';
+import { commandJobId, commandQueueName, partitionOf, accountOf, type CommandJob } from '../queues/command-queues.js';
 
 /** Finished jobs kept for inspection; the durable memory of decisions is in MongoDB, not here. */
 const KEEP_COMPLETED = { age: 24 * 3600, count: 10_000 };
@@ -30,18 +31,7 @@ export interface TakenIn {
 
 export type CommitResult = 'committed' | 'lease-lost';
 
-export interface IntakeKeys {
-  lease: string;
-  cursor: string;
-  attempts: string;
-  /** The mapping of commands to partition queues the intake enqueues with (partitioning.ts). */
-  partitioning: string;
-}
-
-export function intakeKeys(prefix: string): IntakeKeys {
-  const base = `opensim:${prefix}:command-intake`;
-  return { lease: `${base}:lease`, cursor: `${base}:cursor`, attempts: `${base}:attempts`, partitioning: `${base}:partitioning` };
-}
+export { intakeKeys, type IntakeKeys } from '../queues/intake-keys.js';
 
 /**
  * The commands taken in, as a cursor over the command stream: every message up to `cursor`

@@ -1,5 +1,5 @@
 import { messageId, planChangeCancelSchema, planChangeRequestSchema, resourceOrderSchema, subjectToken } from '../contract/messages.js';
-import { accountOf, type CommandJob } from '../workers/command-queues.js';
+import { accountOf, type CommandJob } from '../queues/command-queues.js';
 import { lastToken, type CommandKind } from '../messaging/subjects.js';
 import { accountMismatch, readJsonBody, validateBody, validField, validValue } from '../messaging/inbound-body.js';
 

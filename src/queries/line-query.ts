@@ -1,9 +1,9 @@
-import type { Clock } from '../app/clock.js';
+import type { Clock } from '../runtime/clock.js';
 import { queryError, type QueryError } from '../contract/queries.js';
 import { lineView, scheduledChangeView, type LineView, type Product } from '../domain/index.js';
 import type { Collections, LineDocument } from '../store/documents.js';
 import type { References } from '../store/plan-change-store.js';
-import { toRecord } from '../store/strip.js';
+import { toRecord } from '../store/to-record.js';
 
 /** What the read side needs: the collections, the cached products, and the pipeline's clock (the month shown is the month of its now). */
 export interface LineReadDeps {

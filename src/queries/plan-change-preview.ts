@@ -1,4 +1,4 @@
-import type { Clock } from '../app/clock.js';
+import type { Clock } from '../runtime/clock.js';
 import type { PlanChangePreviewQuery } from '../contract/queries.js';
 import { previewPlanChange, PREVIEW_REQUEST_ID, type PlanChangePreview } from '../domain/index.js';
 import type { Collections } from '../store/documents.js';

@@ -1,6 +1,6 @@
 import type { Msg, NatsConnection, Subscription } from 'nats';
-import type { Pipeline } from '../app/pipeline.js';
-import type { Role, RoleContext } from '../app/system.js';
+import type { Pipeline } from '../platform/pipeline.js';
+import type { Role, RoleContext } from '../platform/role.js';
 import { queryError } from '../contract/queries.js';
 import { answerLineQuery, answerPlanChangePreview, answerRequestQuery, querySubjects, type QueryDeps, type QueryHandler } from './query-handlers.js';
 

@@ -2,8 +2,8 @@ import type { Job, Queue } from 'bullmq';
 import { queryError, REQUEST_STATUSES, type QueryError, type RequestStatus, type RequestStatusName } from '../contract/queries.js';
 import { eventKeys } from '../domain/index.js';
 import { requestKey, type Collections, type DeadLetterDocument, type LineDecision, type RequestDocument } from '../store/documents.js';
-import type { CommandJob } from '../workers/command-queues.js';
-import { commandJobId } from '../workers/command-queues.js';
+import type { CommandJob } from '../queues/command-queues.js';
+import { commandJobId } from '../queues/command-queues.js';
 
 export interface RequestReadDeps {
   collections: Pick<Collections, 'requests' | 'lines' | 'deadLetters'>;

@@ -1,8 +1,8 @@
 import type { Job, Queue } from 'bullmq';
 import type { Logger } from '../logging/logger.js';
 import { insertOnce } from '../store/insert-once.js';
-import type { CommandJob } from '../workers/command-queues.js';
-import { accountOf, bodyOf, messageIdOf } from '../workers/command-queues.js';
+import type { CommandJob } from '../queues/command-queues.js';
+import { accountOf, bodyOf, messageIdOf } from '../queues/command-queues.js';
 import type { RetryProgress } from '../workers/command-worker.js';
 import { decideFailed, type JobFailureReason } from '../workers/failed-decision.js';
 import type { WorkerDeps } from '../workers/plan-change.js';

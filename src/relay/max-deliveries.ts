@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg, type JetStreamManager, type StoredMsg } from 'nats';
-import type { Pipeline } from '../app/pipeline.js';
-import type { Role, RoleContext } from '../app/system.js';
+import type { Pipeline } from '../platform/pipeline.js';
+import type { Role, RoleContext } from '../platform/role.js';
 import { ensureStreams, isNotFound } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import { givenUpVerdict } from '../producers/given-up.js';

@@ -1,5 +1,5 @@
-import type { Role, RoleContext } from '../app/system.js';
-import type { Pipeline } from '../app/pipeline.js';
+import type { Role, RoleContext } from '../platform/role.js';
+import type { Pipeline } from '../platform/pipeline.js';
 import { collectDeadLetters } from './dead-letters.js';
 import type { Collections } from '../store/documents.js';
 

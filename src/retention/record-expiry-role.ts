@@ -1,6 +1,6 @@
-import type { Pipeline } from '../app/pipeline.js';
-import { settlesWithin } from '../app/grace.js';
-import type { Role, RoleContext } from '../app/system.js';
+import type { Pipeline } from '../platform/pipeline.js';
+import { settlesWithin } from '../runtime/grace.js';
+import type { Role, RoleContext } from '../platform/role.js';
 import { ensureExpiryIndexes, expireRecords, expiryCutoff } from './record-expiry.js';
 
 const PAGE = 1000;

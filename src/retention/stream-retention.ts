@@ -1,5 +1,5 @@
-import type { Role, RoleContext } from '../app/system.js';
-import { settlesWithin } from '../app/grace.js';
+import type { Role, RoleContext } from '../platform/role.js';
+import { settlesWithin } from '../runtime/grace.js';
 import { streamLimitsOf, streamReplicas, wantedStreams } from '../messaging/streams.js';
 import { naming } from '../messaging/subjects.js';
 import { reconcileStream, type StreamReport } from './stream-reconcile.js';

@@ -1,12 +1,12 @@
 import type { JetStreamClient } from 'nats';
 import { coalesceUsageUpdated, rollMonth, type Instant, type LineMonth, type Month, type Product, type ProductCatalog } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
-import { publishOutboxes } from '../relay/publish-outboxes.js';
+import { publishOutboxes } from '../outbox/publish-outboxes.js';
 import type { Collections, LineDocument, OutboxEntry } from '../store/documents.js';
 import { rereadWhileLost, writeLines } from '../store/line-writes.js';
 import { archiveMonths } from '../store/month-archive.js';
 import type { References } from '../store/plan-change-store.js';
-import { toRecord } from '../store/strip.js';
+import { toRecord } from '../store/to-record.js';
 
 export interface RolloverDeps {
   collections: Collections;

@@ -15,7 +15,7 @@ import {
 import { writeLine, type LineWriteResult } from './line-writes.js';
 import { ReferenceCache } from './reference-cache.js';
 import { insertOnce } from './insert-once.js';
-import { toRecord } from './strip.js';
+import { toRecord } from './to-record.js';
 
 export interface LoadedPlanChange {
   state: ChangePlanState;

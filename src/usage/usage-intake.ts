@@ -1,13 +1,13 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
-import type { Pipeline } from '../app/pipeline.js';
-import type { Role, RoleContext } from '../app/system.js';
+import type { Pipeline } from '../platform/pipeline.js';
+import type { Role, RoleContext } from '../platform/role.js';
 import { ensureStreams } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import { deadLetter, streamLetterId } from '../store/dead-letter.js';
 import type { DeadLetterDocument } from '../store/documents.js';
 import { insertUsageDeadLetters } from '../store/usage-store.js';
-import { settlesWithin } from '../app/grace.js';
-import { backoffMs, sleep } from '../workers/retry.js';
+import { settlesWithin } from '../runtime/grace.js';
+import { backoffMs, sleep } from '../runtime/retry.js';
 import { parseUsage } from './parse-usage.js';
 import { writeUsageBatch, type UsageMessage, type UsageWriterDeps } from './usage-writer.js';
 import { ackWaitMs, consumeUntilStopped, ensureDurableConsumer } from '../messaging/durable-consumer.js';

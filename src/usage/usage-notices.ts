@@ -1,9 +1,9 @@
-import type { Pipeline } from '../app/pipeline.js';
-import { settlesWithin } from '../app/grace.js';
-import type { Role, RoleContext } from '../app/system.js';
+import type { Pipeline } from '../platform/pipeline.js';
+import { settlesWithin } from '../runtime/grace.js';
+import type { Role, RoleContext } from '../platform/role.js';
 import { dueUsageUpdated, type LineMonth } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
-import { publishOutboxes } from '../relay/publish-outboxes.js';
+import { publishOutboxes } from '../outbox/publish-outboxes.js';
 import type { LineDocument } from '../store/documents.js';
 import { rereadWhileLost, writeLines, type LineWrite } from '../store/line-writes.js';
 import { lineMonthKey } from '../store/monitoring-documents.js';

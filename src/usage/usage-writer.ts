@@ -41,13 +41,13 @@ import {
   type UsageRejection,
 } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
-import { publishOutboxes } from '../relay/publish-outboxes.js';
+import { publishOutboxes } from '../outbox/publish-outboxes.js';
 import type { Collections, DeadLetterDocument, LineDocument } from '../store/documents.js';
 import { rereadWhileLost } from '../store/line-writes.js';
 import { deadLetter, streamLetterId } from '../store/dead-letter.js';
 import type { References } from '../store/plan-change-store.js';
 import { archiveMonth } from '../store/month-archive.js';
-import { toRecord } from '../store/strip.js';
+import { toRecord } from '../store/to-record.js';
 import {
   commitArchiveUsage,
   commitLineUsage,
@@ -63,7 +63,7 @@ import {
 } from '../store/usage-store.js';
 import type { LineMonthDocument, UsageCommit } from '../store/monitoring-documents.js';
 import type { JetStreamClient } from 'nats';
-import { failpoint } from '../workers/failpoints.js';
+import { failpoint } from '../runtime/failpoints.js';
 
 /** A valid usage message of the batch. */
 export interface UsageMessage {

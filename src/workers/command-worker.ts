@@ -1,15 +1,15 @@
 import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { commandQueueIndexes } from '../producers/partitioning.js';
-import type { Role, RoleContext } from '../app/system.js';
-import { settlesWithin } from '../app/grace.js';
-import type { Pipeline } from '../app/pipeline.js';
-import { accountOf, commandQueueName, messageIdOf, type CommandJob } from './command-queues.js';
+import { commandQueueIndexes } from '../queues/partitioning.js';
+import type { Role, RoleContext } from '../platform/role.js';
+import { settlesWithin } from '../runtime/grace.js';
+import type { Pipeline } from '../platform/pipeline.js';
+import { accountOf, commandQueueName, messageIdOf, type CommandJob } from '../queues/command-queues.js';
 import { processPlanChangeCancel } from './plan-change-cancel.js';
 import { decideFailed, type JobFailureReason } from './failed-decision.js';
-import { describeError, isTerminal } from './errors.js';
+import { describeError, isTerminal } from '../runtime/errors.js';
 import { processPlanChange, type Outcome, type WorkerDeps } from './plan-change.js';
 import { processResourceOrder } from './resource-order.js';
-import { backoffMs, sleep, type RetryPolicy } from './retry.js';
+import { backoffMs, sleep, type RetryPolicy } from '../runtime/retry.js';
 
 /** What the dead-letter sweeper reads back from a failed job. */
 export interface RetryProgress {

@@ -1,7 +1,7 @@
 import { requestKey, type LineDecision } from '../store/documents.js';
 import { commitOnLine, findDecision, recordDecision } from '../store/plan-change-store.js';
-import type { CommandJob } from './command-queues.js';
-import { failedOutcome } from './failed-outcome.js';
+import type { CommandJob } from '../queues/command-queues.js';
+import { failedOutcome } from '../outbox/failed-outcome.js';
 import { rereadWhileLost } from '../store/line-writes.js';
 import { earlierDecision, type WorkerDeps } from './plan-change.js';
 

@@ -5,7 +5,7 @@ import { insertOnce } from '../store/insert-once.js';
 import { rereadWhileLost, writeLine } from '../store/line-writes.js';
 import { commitOnLine, findDecision, projectResources, recordDecision } from '../store/plan-change-store.js';
 import { unmarkScheduled } from '../store/scheduled-markers.js';
-import { toRecord } from '../store/strip.js';
+import { toRecord } from '../store/to-record.js';
 import { entries, type Outcome, type WorkerDeps } from './plan-change.js';
 
 /**

@@ -1,13 +1,13 @@
 import { changePlan, eventKeys, type ChangePlanResult, type DomainEvent, type Instant } from '../domain/index.js';
 import type { PlanChangeRequest } from '../contract/messages.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
-import type { OutboxPublisher } from '../relay/outbox.js';
+import type { OutboxPublisher } from '../outbox/outbox.js';
 import { requestKey, type Collections, type LineDecision, type LineDocument, type RequestDocument, type ScheduledMarker } from '../store/documents.js';
 import { markScheduled } from '../store/scheduled-markers.js';
 import { commitOnLine, decisionOnLine, loadPlanChange, projectResources, recordDecision, type LoadedPlanChange, type References } from '../store/plan-change-store.js';
 import { archiveMonth } from '../store/month-archive.js';
 import { rereadWhileLost } from '../store/line-writes.js';
-import { failpoint } from './failpoints.js';
+import { failpoint } from '../runtime/failpoints.js';
 
 export interface WorkerDeps {
   collections: Collections;

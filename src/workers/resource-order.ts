@@ -2,7 +2,7 @@ import { orderResource, eventKeys, type Instant, type Product, type Resource, ty
 import type { ResourceOrder } from '../contract/messages.js';
 import { requestKey } from '../store/documents.js';
 import { insertOnce } from '../store/insert-once.js';
-import { toRecord } from '../store/strip.js';
+import { toRecord } from '../store/to-record.js';
 import { entries, type Outcome, type WorkerDeps } from './plan-change.js';
 
 /**

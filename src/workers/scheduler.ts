@@ -1,7 +1,7 @@
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
-import type { Pipeline } from '../app/pipeline.js';
-import type { Role, RoleContext } from '../app/system.js';
-import { settlesWithin } from '../app/grace.js';
+import type { Pipeline } from '../platform/pipeline.js';
+import type { Role, RoleContext } from '../platform/role.js';
+import { settlesWithin } from '../runtime/grace.js';
 import type { ScheduledMarker } from '../store/documents.js';
 import { dueMarkers } from '../store/scheduled-markers.js';
 import { processDueChange, type DueChange } from './due-change.js';

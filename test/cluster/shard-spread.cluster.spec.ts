@@ -2,9 +2,9 @@ import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { closeRedis, createRedis, isClusterUrl } from '../../src/infra/redis.js';
-import type { ServerAddress } from '../../src/infra/server-addresses.js';
+import type { ServerAddress } from '../../src/config/server-addresses.js';
 import { intakeKeys } from '../../src/producers/intake-cursor.js';
-import { commandQueueName } from '../../src/workers/command-queues.js';
+import { commandQueueName } from '../../src/queues/command-queues.js';
 import { services, uniqueName } from '../support/services.js';
 import { masterOf, nodeConnection } from './slot-migration.js';
 

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { serverAddresses, type ServerAddress } from '../../src/infra/server-addresses.js';
+import { serverAddresses, type ServerAddress } from '../../src/config/server-addresses.js';
 
 /** A standalone connection to one node of the cluster, for the admin commands of a test. */
 export function nodeConnection(node: ServerAddress): Redis {

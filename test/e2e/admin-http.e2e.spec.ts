@@ -4,7 +4,7 @@ import { eventually } from '../support/opensim-process.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
 import { parsePrometheus, sumOf } from '../support/prometheus.js';
 import { GiB, publishUsage, usageRecord } from '../support/monitoring.js';
-import { clockStartingAt } from '../../src/app/clock.js';
+import { clockStartingAt } from '../../src/runtime/clock.js';
 
 const ACC = 'ADMIN';
 const TOKEN = 'test-admin-token-0123456789';

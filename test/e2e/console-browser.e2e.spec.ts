@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clockStartingAt } from '../../src/app/clock.js';
+import { clockStartingAt } from '../../src/runtime/clock.js';
 import type { RunningSystem } from '../../src/app/system.js';
 import type { Fixture } from '../../src/contract/fixture.js';
 import { artifact, openBrowser, type Browser } from '../support/browser.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { clockStartingAt } from '../../src/app/clock.js';
+import { clockStartingAt } from '../../src/runtime/clock.js';
 import type { RunningSystem } from '../../src/app/system.js';
 import { lineViewSchema, requestStatusSchema } from '../../src/contract/queries.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';

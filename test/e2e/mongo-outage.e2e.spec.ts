@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningSystem } from '../../src/app/system.js';
-import { commandJobId, partitionOf } from '../../src/workers/command-queues.js';
+import { commandJobId, partitionOf } from '../../src/queues/command-queues.js';
 import { eventually } from '../support/opensim-process.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';

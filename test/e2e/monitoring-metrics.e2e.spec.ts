@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningSystem } from '../../src/app/system.js';
-import { clockStartingAt } from '../../src/app/clock.js';
+import { clockStartingAt } from '../../src/runtime/clock.js';
 import { eventually } from '../support/opensim-process.js';
 import { dashboardExpressions, metricNamesIn, ruleExpressions } from '../support/deploy-monitoring.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';

@@ -12,7 +12,7 @@ import type { CloudEvent } from '../../src/contract/messages.js';
 import type { Fixture } from '../../src/contract/fixture.js';
 import { naming } from '../../src/messaging/subjects.js';
 import { seedFixture } from '../../src/store/seed.js';
-import { commandQueueName } from '../../src/workers/command-queues.js';
+import { commandQueueName } from '../../src/queues/command-queues.js';
 import { opensimCli } from '../support/cli.js';
 import { startNatsServer, type OwnNatsServer } from '../support/nats-server.js';
 import { CATALOG, fleet, isolatedEnv, startInProcess } from '../support/pipeline.js';

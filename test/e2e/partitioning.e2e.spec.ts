@@ -4,8 +4,8 @@ import { selectRoles } from '../../src/app/role-selection.js';
 import { startSystem, type RunningSystem } from '../../src/app/system.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { partitioningKey } from '../../src/producers/partitioning.js';
-import { partitionOf } from '../../src/workers/command-queues.js';
+import { partitioningKey } from '../../src/queues/partitioning.js';
+import { partitionOf } from '../../src/queues/command-queues.js';
 import { eventually } from '../support/opensim-process.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
 

@@ -1,6 +1,6 @@
 import type { Subscription } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clockStartingAt } from '../../src/app/clock.js';
+import { clockStartingAt } from '../../src/runtime/clock.js';
 import type { RunningSystem } from '../../src/app/system.js';
 import { planChangePreviewSchema, queryErrorSchema, type PlanChangePreviewQuery } from '../../src/contract/queries.js';
 import { naming } from '../../src/messaging/subjects.js';

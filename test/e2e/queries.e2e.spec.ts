@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clockStartingAt } from '../../src/app/clock.js';
+import { clockStartingAt } from '../../src/runtime/clock.js';
 import type { RunningSystem } from '../../src/app/system.js';
 import { lineViewSchema, queryErrorSchema, requestStatusSchema } from '../../src/contract/queries.js';
 import type { Fixture } from '../../src/contract/fixture.js';

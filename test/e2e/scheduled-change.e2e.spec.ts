@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningSystem } from '../../src/app/system.js';
-import { clockStartingAt } from '../../src/app/clock.js';
+import { clockStartingAt } from '../../src/runtime/clock.js';
 import type { CloudEvent } from '../../src/contract/messages.js';
 import { dueQueueName } from '../../src/workers/scheduler.js';
 import { eventually, spawnOpensim, type OpensimProcess } from '../support/opensim-process.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clockStartingAt } from '../../src/app/clock.js';
+import { clockStartingAt } from '../../src/runtime/clock.js';
 import type { RunningSystem } from '../../src/app/system.js';
 import type { CloudEvent } from '../../src/contract/messages.js';
 import { countedClaims, GiB, MonitoringFeed, publishUsage, until, usageRecord } from '../support/monitoring.js';

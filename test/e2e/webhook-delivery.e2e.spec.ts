@@ -4,7 +4,7 @@ import { headers } from 'nats';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningSystem } from '../../src/app/system.js';
-import { clockStartingAt } from '../../src/app/clock.js';
+import { clockStartingAt } from '../../src/runtime/clock.js';
 import { evaluateThresholds, openMonth, type Product } from '../../src/domain/index.js';
 import { GiB, until } from '../support/monitoring.js';
 import { CATALOG, fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IntakeCursor, intakeKeys, type TakenIn } from '../../src/producers/intake-cursor.js';
-import { commandQueueName, type CommandJob } from '../../src/workers/command-queues.js';
+import { commandQueueName, type CommandJob } from '../../src/queues/command-queues.js';
 import { services, uniqueName } from '../support/services.js';
 
 const job = (requestId: string, seq: number): TakenIn => ({

@@ -8,11 +8,11 @@ import { natsAccessOptions, natsServers } from '../../src/infra/nats-options.js'
 import { createRedis } from '../../src/infra/redis.js';
 import { startSystem, type RunningSystem } from '../../src/app/system.js';
 import { allRoles } from '../../src/app/roles.js';
-import type { Clock } from '../../src/app/clock.js';
+import type { Clock } from '../../src/runtime/clock.js';
 import { rolloverQueueName } from '../../src/rollover/month-rollover.js';
 import { dueQueueName } from '../../src/workers/scheduler.js';
 import { naming } from '../../src/messaging/subjects.js';
-import { commandQueueName } from '../../src/workers/command-queues.js';
+import { commandQueueName } from '../../src/queues/command-queues.js';
 import { intakeKeys } from '../../src/producers/intake-cursor.js';
 import { Queue } from 'bullmq';
 import type { CloudEvent } from '../../src/contract/messages.js';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
-import { serverAddresses } from '../../src/infra/server-addresses.js';
+import { serverAddresses } from '../../src/config/server-addresses.js';
 import { runServicesScript } from './services-script.js';
 
 export interface ServiceUrls {

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Pipeline } from '../../app/pipeline.js';
-import type { Role, RoleContext } from '../../app/system.js';
+import type { Pipeline } from '../../platform/pipeline.js';
+import type { Role, RoleContext } from '../../platform/role.js';
 import { readRequestStatus, type RequestReadDeps } from '../../queries/request-status.js';
 import { isQueryError } from '../../queries/line-query.js';
-import type { RouteHandler } from '../server.js';
+import type { RouteHandler } from '../../platform/http-server.js';
 import type { PreviewReadDeps } from '../../queries/plan-change-preview.js';
 import { answerApi } from './api.js';
 import { ConsoleAuth, safeNext, sameOrigin } from './auth.js';

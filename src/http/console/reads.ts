@@ -2,7 +2,7 @@ import type { LineView, Product, Service } from '../../domain/index.js';
 import { mask } from '../../logging/logger.js';
 import { viewOf, type LineReadDeps } from '../../queries/line-query.js';
 import type { Collections, LineDocument, ResourceDocument } from '../../store/documents.js';
-import { toRecord } from '../../store/strip.js';
+import { toRecord } from '../../store/to-record.js';
 import { nextMonthStart } from './change-timing.js';
 
 /**

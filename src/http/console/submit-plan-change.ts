@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from 'nats';
-import type { Clock } from '../../app/clock.js';
+import type { Clock } from '../../runtime/clock.js';
 import { planChangeCancelSchema, planChangeRequestSchema, type PlanChangeCancel, type PlanChangeRequest } from '../../contract/messages.js';
 import type { Collections } from '../../store/documents.js';
 import { effectiveAtOf, type When } from './change-timing.js';

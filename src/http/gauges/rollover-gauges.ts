@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../../metrics/metrics.js';
 
 /** Jobs read per state: the scheduler adds one a month, and keeps the last 100 completed and failed. */
 const RECENT = 10;

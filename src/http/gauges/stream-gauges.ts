@@ -1,8 +1,8 @@
 import type { ConsumerInfo, JetStreamManager, StreamInfo } from 'nats';
-import { isNotFound } from '../messaging/streams.js';
-import type { Naming } from '../messaging/subjects.js';
-import { listConsumers, oldestNeeded } from '../retention/consumers.js';
-import type { Metrics } from './metrics.js';
+import { isNotFound } from '../../messaging/streams.js';
+import type { Naming } from '../../messaging/subjects.js';
+import { listConsumers, oldestNeeded } from '../../retention/consumers.js';
+import type { Metrics } from '../../metrics/metrics.js';
 
 interface ConsumerSample {
   stream: string;

@@ -1,11 +1,11 @@
 import type { Queue } from 'bullmq';
 import type { JetStreamManager } from 'nats';
-import type { Pipeline } from '../app/pipeline.js';
-import type { Naming } from '../messaging/subjects.js';
-import { DEAD_LETTER_REASONS, deadLetterCounts } from '../operations/dead-letters.js';
-import { intakeStats, queueStats } from '../operations/queue-stats.js';
-import { outboxCollections } from '../relay/relay.js';
-import type { Metrics } from './metrics.js';
+import type { Pipeline } from '../../platform/pipeline.js';
+import type { Naming } from '../../messaging/subjects.js';
+import { DEAD_LETTER_REASONS, deadLetterCounts } from '../../operations/dead-letters.js';
+import { intakeStats, queueStats } from '../../operations/queue-stats.js';
+import { outboxCollections } from '../../relay/relay.js';
+import type { Metrics } from '../../metrics/metrics.js';
 
 /**
  * Gauges read at scrape time from the shared servers: every process reports the same

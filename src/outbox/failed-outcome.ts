@@ -1,7 +1,7 @@
 import { planChangeFailed } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import type { OutboxEntry } from '../store/documents.js';
-import type { CommandJob } from './command-queues.js';
+import type { CommandJob } from '../queues/command-queues.js';
 
 /**
  * The `plan-change.failed` event of a command whose retries are spent. Its id depends only on

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ACTED_ON_KEPT, decideAlert, type AlertTrigger, type Enforcement } from './enforcement.js';
+import { ACTED_ON_KEPT, decideAlert, type AlertTrigger, type Enforcement } from './decide-alert.js';
 import { envelopeRecomputedData, type LineMonth } from './line-month.js';
-import { evaluateThresholds } from './monitoring.js';
+import { evaluateThresholds } from './evaluate-thresholds.js';
 import { FIVE, GiB, aLine, aMonth, products } from './spec-support.js';
 import { openMonth } from './line-month.js';
 import { prorate } from './envelope.js';

@@ -2,7 +2,7 @@ import type { Collection, Document } from 'mongodb';
 import type { JetStreamClient } from 'nats';
 import type { Logger } from '../logging/logger.js';
 import type { OutboxEntry } from '../store/documents.js';
-import { failpoint } from '../workers/failpoints.js';
+import { failpoint } from '../runtime/failpoints.js';
 
 type WithOutbox = Document & { _id: string; outbox?: OutboxEntry[] };
 

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { commandQueueName } from '../workers/command-queues.js';
-import { intakeKeys } from './intake-cursor.js';
+import { commandQueueName } from './command-queues.js';
+import { intakeKeys } from './intake-keys.js';
 
 /**
  * How commands map to partition queues: by client account, over `OPENSIM_PARTITIONS` queues.

@@ -1,9 +1,9 @@
-import type { OutboxPublisher } from '../relay/outbox.js';
-import type { Clock } from './clock.js';
-import type { SweepSchedule } from './sweep-schedule.js';
+import type { OutboxPublisher } from '../outbox/outbox.js';
+import type { Clock } from '../runtime/clock.js';
+import type { SweepSchedule } from '../runtime/sweep-schedule.js';
 import type { Collections, ScheduledMarker } from '../store/documents.js';
 import type { References } from '../store/plan-change-store.js';
-import type { CommandQueues } from '../workers/command-queue-client.js';
+import type { CommandQueues } from '../queues/command-queue-client.js';
 
 /** What the roles of one process share, built once the connections exist (see roles.ts). */
 export interface Pipeline {
