@@ -59,7 +59,7 @@ class Wiring implements Role, Pipeline {
     for (let attempt = 1; !this.stopped; attempt++) {
       try {
         await ensureIndexes(this.collections);
-        const migrated = await migrateLineHolds(this.collections, new Date().toISOString());
+        const migrated = await migrateLineHolds(this.collections, this.clock().toISOString());
         if (migrated > 0) logger.info({ lines: migrated }, 'lines given the resource they hold (one-time migration)');
         return;
       } catch (err) {

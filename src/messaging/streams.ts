@@ -1,5 +1,6 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type ServerInfo, type StreamConfig } from 'nats';
 import type { Naming } from './subjects.js';
+import { isNotFound, JetStreamError, jetStreamErrorCode } from './jetstream-errors.js';
 
 /** Window in which JetStream drops a message whose Nats-Msg-Id it has already stored. */
 export const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
@@ -118,18 +119,15 @@ export async function createStream(jsm: JetStreamManager, stream: WantedStream):
       await jsm.streams.add(newStreamConfig(stream, replicas));
       return;
     } catch (addErr) {
-      const code = (addErr as { api_error?: { err_code?: number } }).api_error?.err_code;
+      const code = jetStreamErrorCode(addErr);
       // Another process created it between our look and our add: that is what we wanted.
-      if (code === 10058) return;
+      if (code === JetStreamError.STREAM_NAME_IN_USE) return;
       if (k === tries.length - 1 || !TOO_FEW_SERVERS.has(code ?? 0)) throw addErr;
     }
   }
 }
 
-/** JetStream's answers to more replicas than it can place: not clustered, insufficient resources, no suitable peers. */
-const TOO_FEW_SERVERS = new Set([10074, 10023, 10005]);
+/** JetStream's answers to more replicas than it can place. */
+const TOO_FEW_SERVERS = new Set<number>([JetStreamError.NOT_CLUSTERED, JetStreamError.INSUFFICIENT_RESOURCES, JetStreamError.NO_SUITABLE_PEERS]);
 
-export function isNotFound(err: unknown): boolean {
-  const e = err as { code?: string; api_error?: { err_code?: number } };
-  return e?.api_error?.err_code === 10059 || e?.api_error?.err_code === 10014 || e?.code === '404';
-}
+export { isNotFound };

@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Role, RoleContext } from '../platform/role.js';
 import type { Pipeline } from '../platform/pipeline.js';
 import { COMMAND_CONSUMER, commandKindOf, naming, type Naming } from '../messaging/subjects.js';
-import { ensureStreams, isNotFound } from '../messaging/streams.js';
+import { ensureStreams } from '../messaging/streams.js';
+import { isNoMessage } from '../messaging/jetstream-errors.js';
 import { ackWaitMs, consumeUntilStopped, ensureDurableConsumer, stopConsuming } from '../messaging/durable-consumer.js';
 import { insertOnce } from '../store/insert-once.js';
 import { failpoint } from '../runtime/failpoints.js';
@@ -303,7 +304,7 @@ export class CommandIntake implements Role {
   }
 
   private async parse(batch: InHand[]): Promise<TakenIn[]> {
-    const now = new Date().toISOString();
+    const now = this.pipeline.clock().toISOString();
     const taken: TakenIn[] = [];
     for (const m of batch) {
       // The stream holds only command subjects (its subjects are the intake's filter).
@@ -333,7 +334,7 @@ export class CommandIntake implements Role {
     const { config, logger, metrics } = this.context;
     const stored = await jsm.streams.getMessage(this.names.commandStream, { seq: message.seq }).catch(() => null);
     const deps = { prefix: this.names.prefix, maxPayloadBytes: config.OPENSIM_MAX_PAYLOAD_BYTES, collections: this.pipeline.collections, queues: this.pipeline.queues };
-    const verdict = await this.retried(() => givenUpVerdict(deps, { stream: this.names.commandStream, seq: message.seq, deliveries, consumer: COMMAND_CONSUMER, stored }, new Date().toISOString()));
+    const verdict = await this.retried(() => givenUpVerdict(deps, { stream: this.names.commandStream, seq: message.seq, deliveries, consumer: COMMAND_CONSUMER, stored }, this.pipeline.clock().toISOString()));
     if ('letter' in verdict) {
       const { letter } = verdict;
       if (await this.retried(() => insertOnce(this.pipeline.collections.deadLetters, letter))) {
@@ -366,7 +367,7 @@ export class CommandIntake implements Role {
       this.context.logger.info({ seq, subject: stored.subject }, 'command read from the stream: another holder has it, or it is not delivered yet');
       return { seq, subject: stored.subject, data: stored.data, headers: stored.header };
     } catch (err) {
-      if (isNotFound(err) || (err as { code?: string }).code === '10037' || /no message found/i.test(String((err as Error).message))) return 'gone';
+      if (isNoMessage(err)) return 'gone';
       throw err;
     }
   }

@@ -13,6 +13,14 @@ export type CommandJob =
   | { kind: 'resource-order'; subject: string; order: ResourceOrder; receivedAt: string; seq?: number }
   | { kind: 'plan-change-cancel'; subject: string; cancel: PlanChangeCancel; receivedAt: string; seq?: number };
 
+/** Whether a job's data is a command this code knows (a corrupt or foreign job is not: it fails at once, terminally). */
+export function isCommandJob(data: unknown): data is CommandJob {
+  const job = data as Partial<Record<string, unknown>> | null;
+  if (!job || typeof job !== 'object') return false;
+  const body = { 'plan-change': job.request, 'resource-order': job.order, 'plan-change-cancel': job.cancel }[job.kind as CommandJob['kind']];
+  return typeof body === 'object' && body !== null;
+}
+
 /** The partition key of a command: its client account. */
 export function accountOf(job: CommandJob): string {
   switch (job.kind) {

@@ -2,7 +2,7 @@ import type { Job, Queue } from 'bullmq';
 import type { Logger } from '../logging/logger.js';
 import { insertOnce } from '../store/insert-once.js';
 import type { CommandJob } from '../queues/command-queues.js';
-import { accountOf, bodyOf, messageIdOf } from '../queues/command-queues.js';
+import { accountOf, bodyOf, isCommandJob, messageIdOf } from '../queues/command-queues.js';
 import type { RetryProgress } from '../workers/command-worker.js';
 import { decideFailed, type JobFailureReason } from '../workers/failed-decision.js';
 import type { WorkerDeps } from '../workers/plan-change.js';
@@ -38,6 +38,14 @@ export async function collectDeadLetters(deps: WorkerDeps, queues: Queue[], logg
       const failedAt = new Date(job.finishedOn ?? Date.now()).toISOString();
       const error = job.failedReason || progress.lastError || 'unknown error';
       const attempts = progress.attempts ?? job.attemptsStarted ?? 1;
+      if (!isCommandJob(job.data)) {
+        // Not a command (corrupt, or written by other code): kept as it is, for someone to look at.
+        const letter = deadLetter({ id: `${queue.name}/${job.id}/${job.finishedOn ?? 0}`, kind: 'unknown', reason, message: { subject: '', data: JSON.stringify(job.data ?? null), headers: {} }, requestId: null, clientAccountId: null, attempts, error, at: failedAt });
+        await insertOnce(deps.collections.deadLetters, letter);
+        collected.push({ letterId: letter._id, reason, requestId: String(job.id), failedNow: false });
+        await job.remove();
+        continue;
+      }
       const decided = await decideFailed(deps, job.data, { reason, attempts, lastError: error }, failedAt);
       if (decided.verdict === 'decided') {
         logger.warn({ jobId: job.id, requestId: messageIdOf(job.data), reason }, 'failed job not dead-lettered: its request was decided after all');

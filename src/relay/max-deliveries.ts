@@ -89,7 +89,7 @@ export class MaxDeliveriesCollector implements Role {
       if (!isNotFound(err)) throw err;
     }
     const deps = { prefix: this.names.prefix, maxPayloadBytes: config.OPENSIM_MAX_PAYLOAD_BYTES, collections: this.pipeline.collections, queues: this.pipeline.queues };
-    const verdict = await givenUpVerdict(deps, { stream: advisory.stream, seq: advisory.stream_seq, deliveries: advisory.deliveries, consumer: advisory.consumer, stored }, new Date().toISOString());
+    const verdict = await givenUpVerdict(deps, { stream: advisory.stream, seq: advisory.stream_seq, deliveries: advisory.deliveries, consumer: advisory.consumer, stored }, this.pipeline.clock().toISOString());
     if ('inPipeline' in verdict) {
       logger.warn({ stream: advisory.stream, seq: advisory.stream_seq, requestId: verdict.inPipeline }, 'max deliveries reached, but the command is in the pipeline (its ack was lost): not dead-lettered');
       msg.ack();

@@ -1,3 +1,5 @@
+import { InconsistentStateError } from '../domain/index.js';
+
 /**
  * The two kinds of failure, told apart by type, never by message:
  * - terminal: retrying cannot help (bad input, corrupt state, a bug caught by an invariant);
@@ -18,16 +20,13 @@ export class TerminalError extends Error {
   }
 }
 
-export class ConcurrentUpdateError extends Error {
-  override readonly name = 'ConcurrentUpdateError';
-  readonly code = 'CONCURRENT_UPDATE';
-}
-
-/** Whether an error must not be retried. Unknown errors are treated as transient: retrying is safe, everything is idempotent. */
+/**
+ * Whether an error must not be retried: a TerminalError, or the domain's InconsistentStateError
+ * (stored state breaks an invariant: retrying reads the same). Unknown errors are transient:
+ * retrying is safe, everything is idempotent.
+ */
 export function isTerminal(err: unknown): boolean {
-  if (err instanceof TerminalError) return true;
-  const code = (err as { code?: unknown })?.code;
-  return code === 'INCONSISTENT_STATE';
+  return err instanceof TerminalError || err instanceof InconsistentStateError;
 }
 
 export function describeError(err: unknown): string {

@@ -87,7 +87,8 @@ export interface RequestDocument {
 export interface DeadLetterDocument {
   _id: string;
   /** `warning`: a threshold warning the alert webhook refused (src/alerts/warning-delivery.ts). */
-  kind: 'plan-change' | 'resource-order' | 'plan-change-cancel' | 'usage' | 'warning';
+  /** `unknown`: a failed job whose data is no command this code knows. */
+  kind: 'plan-change' | 'resource-order' | 'plan-change-cancel' | 'usage' | 'warning' | 'unknown';
   subject: string;
   /** The original message body, as received (text, since it may not be JSON). */
   payload: string;

@@ -1,4 +1,4 @@
-import { heldResources, resourceStateOn, type ChangePlanState, type Line, type LineMonth, type Product, type Resource, type Service } from '../domain/index.js';
+import { heldResources, InconsistentStateError, resourceStateOn, type ChangePlanState, type Line, type LineMonth, type Product, type Resource, type Service } from '../domain/index.js';
 import type { PlanChangeRequest } from '../contract/messages.js';
 import {
   DECIDED_REQUEST_IDS_KEPT,
@@ -73,7 +73,9 @@ export function references(c: Collections): References {
  */
 function currentResourceOf(line: Line): Resource {
   const last = line.planHistory.at(-1);
-  return { resourceId: line.activeResourceId, serviceRef: line.serviceRef, productRef: last?.productRef ?? '', state: 'active' };
+  // Every line is registered with its activation: a line without history is corrupt, not a line on no product.
+  if (!last) throw new InconsistentStateError(`line '${line.lineId}' has no plan history`);
+  return { resourceId: line.activeResourceId, serviceRef: line.serviceRef, productRef: last.productRef, state: 'active' };
 }
 
 /** The resource's own facts; whether it is free comes from the lines (`holds`), not from here. */

@@ -3,10 +3,10 @@ import { commandQueueIndexes } from '../queues/partitioning.js';
 import type { Role, RoleContext } from '../platform/role.js';
 import { settlesWithin } from '../runtime/grace.js';
 import type { Pipeline } from '../platform/pipeline.js';
-import { accountOf, commandQueueName, messageIdOf, type CommandJob } from '../queues/command-queues.js';
+import { accountOf, commandQueueName, isCommandJob, messageIdOf, type CommandJob } from '../queues/command-queues.js';
 import { processPlanChangeCancel } from './plan-change-cancel.js';
 import { decideFailed, type JobFailureReason } from './failed-decision.js';
-import { describeError, isTerminal } from '../runtime/errors.js';
+import { describeError, isTerminal, TerminalError } from '../runtime/errors.js';
 import { processPlanChange, type Outcome, type WorkerDeps } from './plan-change.js';
 import { processResourceOrder } from './resource-order.js';
 import { backoffMs, sleep, type RetryPolicy } from '../runtime/retry.js';
@@ -31,8 +31,9 @@ function decide(deps: WorkerDeps, command: CommandJob, now: string): Promise<Out
     case 'plan-change-cancel':
       return processPlanChangeCancel(deps, command.cancel, now);
     default: {
+      // A job no version of this code wrote (or a corrupt one): retrying reads the same.
       const unknown: never = command;
-      throw new Error(`unknown command ${JSON.stringify(unknown)}`);
+      throw new TerminalError(`unknown command ${JSON.stringify(unknown)}`, 'UNKNOWN_COMMAND');
     }
   }
 }
@@ -99,6 +100,14 @@ export class CommandWorker implements Role {
 
   private async process(job: Job<CommandJob, Outcome>, policy: RetryPolicy): Promise<Outcome> {
     const { logger } = this.context;
+    if (!isCommandJob(job.data)) {
+      // Retrying reads the same: dead-lettered at once (TERMINAL_ERROR).
+      const at = this.pipeline.clock().toISOString();
+      const error = `TerminalError: not a command this code knows (kind ${JSON.stringify((job.data as { kind?: unknown })?.kind)})`;
+      await job.updateProgress({ reason: 'TERMINAL_ERROR', attempts: 1, firstError: error, lastError: error, firstAt: at, lastAt: at } satisfies RetryProgress as unknown as object);
+      logger.error({ jobId: job.id }, error);
+      throw new UnrecoverableError(error);
+    }
     const command = job.data;
     const ids = { jobId: job.id, requestId: messageIdOf(command), clientAccountId: accountOf(command), lineId: command.kind === 'plan-change' ? command.request.lineId : undefined };
     const { collections, references, outbox, triggerDue } = this.pipeline;
