@@ -29,19 +29,31 @@ export async function moveSlot(redisUrl: string, slot: number, from: ServerAddre
   try {
     const sourceId = (await source.cluster('MYID')) as string;
     const targetId = (await target.cluster('MYID')) as string;
-    await target.cluster('SETSLOT', slot, 'IMPORTING', sourceId);
-    await source.cluster('SETSLOT', slot, 'MIGRATING', targetId);
-    for (;;) {
-      const keys = (await source.cluster('GETKEYSINSLOT', slot, 100)) as string[];
-      if (keys.length === 0) break;
-      await source.migrate(to.host, to.port, '', 0, 5000, 'KEYS', ...keys);
-    }
-    for (const node of serverAddresses(redisUrl)) {
-      const each = nodeConnection(node);
-      await each.cluster('SETSLOT', slot, 'NODE', targetId).finally(() => each.disconnect());
+    try {
+      await target.cluster('SETSLOT', slot, 'IMPORTING', sourceId);
+      await source.cluster('SETSLOT', slot, 'MIGRATING', targetId);
+      for (;;) {
+        const keys = (await source.cluster('GETKEYSINSLOT', slot, 100)) as string[];
+        if (keys.length === 0) break;
+        await source.migrate(to.host, to.port, '', 0, 5000, 'KEYS', ...keys);
+      }
+      await assignSlot(redisUrl, slot, targetId);
+    } catch (err) {
+      // Half a move would leave the masters disagreeing about the slot (cluster_state fail for every later test): give it back whole.
+      await Promise.allSettled([target.cluster('SETSLOT', slot, 'STABLE'), source.cluster('SETSLOT', slot, 'STABLE')]);
+      await assignSlot(redisUrl, slot, sourceId).catch(() => {});
+      throw err;
     }
   } finally {
     source.disconnect();
     target.disconnect();
+  }
+}
+
+/** CLUSTER SETSLOT <slot> NODE <id> on every master: the slot's owner, as all of them see it. */
+async function assignSlot(redisUrl: string, slot: number, ownerId: string): Promise<void> {
+  for (const node of serverAddresses(redisUrl)) {
+    const each = nodeConnection(node);
+    await each.cluster('SETSLOT', slot, 'NODE', ownerId).finally(() => each.disconnect());
   }
 }

@@ -3,6 +3,7 @@ import type { CloudEvent } from '../../src/contract/messages.js';
 import { spawnOpensim, type OpensimProcess } from '../support/opensim-process.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { startRedisOutage } from '../support/redis-outage.js';
 
 const ACCOUNTS = 10;
 const LINES = 50;
@@ -74,7 +75,7 @@ describe('graceful shutdown', () => {
   it('with Redis away at shutdown (an enqueue hanging), stopping still ends within the grace periods', async () => {
     const env = isolatedEnv({ OPENSIM_SHUTDOWN_GRACE_MS: '1000' });
     client = await PipelineClient.open(env);
-    proxy = await startTcpProxy(env.REDIS_URL!, 6379);
+    proxy = await startRedisOutage(env.REDIS_URL!);
     const system = await startInProcess({ ...env, REDIS_URL: proxy.url(env.REDIS_URL!) });
     await proxy.cut();
     await client.planChange({ requestId: 'hang-1', clientAccountId: 'HANG', serviceRef: 'SVC-HANG', lineId: 'HANG-L0', targetResourceId: 'X', requestedAt: '2026-11-15T10:00:00+01:00' });
