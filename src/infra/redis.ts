@@ -108,6 +108,24 @@ export async function resyncTransactionConnection(client: RedisClient): Promise<
   await redisReady(client);
 }
 
+/**
+ * Every key matching `pattern`. SCAN names no key, so a Cluster client sends it to one node and
+ * sees that node's keys only: here every master is scanned.
+ */
+export async function scanKeys(client: RedisClient, pattern: string): Promise<string[]> {
+  const nodes = client instanceof Redis ? [client] : client.nodes('master');
+  const found: string[] = [];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== '0');
+  }
+  return found;
+}
+
 /** Closes a connection: QUIT when it answers, else drop the sockets (QUIT would wait for a reply that never comes). */
 export async function closeRedis(client: RedisClient): Promise<void> {
   if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
