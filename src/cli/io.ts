@@ -36,7 +36,8 @@ export function table(headers: string[], rows: string[][], maxWidth = 60): strin
     const flat = cell.replace(/\s+/g, ' ');
     return flat.length > maxWidth ? `${flat.slice(0, maxWidth - 1)}…` : flat;
   };
-  const cells = [headers, ...rows].map((row) => row.map(cut));
+  // The first column is what an operator copies into the next command (a dead letter's id): never cut.
+  const cells = [headers, ...rows].map((row) => row.map((cell, i) => (i === 0 ? cell : cut(cell))));
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => row[i]?.length ?? 0)));
   return `${cells.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n')}\n`;
 }

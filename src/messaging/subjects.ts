@@ -67,9 +67,26 @@ export const COMMAND_CONSUMER = 'command-intake';
 export const COMMAND_KINDS = ['plan-change', 'resource-order', 'plan-change-cancel'] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 
-/** The kind of a command from its subject (`<prefix>.cmd.<kind>.<account>`), `null` if it is none. */
+/**
+ * The kind of a command from its subject (`<prefix>.cmd.<kind>.<account>`, or as the command
+ * stream stores it, `<prefix>.cmd.<P>.<p>.<kind>.<account>`), `null` if it is none.
+ */
 export function commandKindOf(prefix: string, subject: string): CommandKind | null {
-  if (!subject.startsWith(`${prefix}.cmd.`)) return null;
-  const kind = subject.slice(prefix.length + 5, subject.lastIndexOf('.'));
+  const published = publishedSubject(prefix, subject);
+  if (!published.startsWith(`${prefix}.cmd.`)) return null;
+  const kind = published.slice(prefix.length + 5, published.lastIndexOf('.'));
   return (COMMAND_KINDS as readonly string[]).includes(kind) ? (kind as CommandKind) : null;
+}
+
+/**
+ * The subject upstream published a command on, from the subject the stream stored it under:
+ * what a dead letter keeps (so `opensim dlq retry` publishes where upstream would), what the
+ * kind and account are read from. A subject of no layout is returned as it is.
+ */
+export function publishedSubject(prefix: string, stored: string): string {
+  const head = `${prefix}.cmd.`;
+  if (!stored.startsWith(head)) return stored;
+  const tokens = stored.slice(head.length).split('.');
+  if (tokens.length === 4 && /^\d+$/.test(tokens[0]!) && /^\d+$/.test(tokens[1]!)) return `${head}${tokens[2]}.${tokens[3]}`;
+  return stored;
 }

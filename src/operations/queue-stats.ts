@@ -56,15 +56,24 @@ export interface IntakeStats {
   redelivered: number;
 }
 
-/** The stage before the queues: commands waiting in JetStream for the intake. Null before the consumer exists. */
+/**
+ * The stage before the queues: commands waiting in JetStream for the intake, summed over its
+ * consumers (`command-intake-<P>-<p>`, one per partition, and `command-intake` of earlier
+ * versions). Null before any exists.
+ */
 export async function intakeStats(jsm: JetStreamManager, names: Naming): Promise<IntakeStats | null> {
+  let consumers;
   try {
-    const info = await jsm.consumers.info(names.commandStream, COMMAND_CONSUMER);
-    return { stream: names.commandStream, consumer: COMMAND_CONSUMER, pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
+    consumers = await jsm.consumers.list(names.commandStream).next();
   } catch (err) {
     if (isNotFound(err)) return null;
     throw err;
   }
+  const intake = consumers.filter((c) => c.name === COMMAND_CONSUMER || c.name.startsWith(`${COMMAND_CONSUMER}-`));
+  if (intake.length === 0) return null;
+  const sum = (pick: (c: (typeof intake)[number]) => number) => intake.reduce((total, c) => total + pick(c), 0);
+  const consumer = intake.length === 1 ? intake[0]!.name : `${COMMAND_CONSUMER}-* (${intake.length})`;
+  return { stream: names.commandStream, consumer, pending: sum((c) => c.num_pending), ackPending: sum((c) => c.num_ack_pending), redelivered: sum((c) => c.num_redelivered) };
 }
 
 /** The running minute (meta) and the `minutes` full minutes before it. */

@@ -3,7 +3,7 @@ import type { Collections, DeadLetterDocument } from '../store/documents.js';
 import { requestKey } from '../store/documents.js';
 import type { CommandQueues } from '../queues/command-queue-client.js';
 import { accountOf, commandJobId, messageIdOf, type CommandJob } from '../queues/command-queues.js';
-import { commandKindOf } from '../messaging/subjects.js';
+import { commandKindOf, publishedSubject } from '../messaging/subjects.js';
 import { failedOutcome } from '../outbox/failed-outcome.js';
 import { deadLetter, streamLetterId } from '../store/dead-letter.js';
 import { invalidPayloadLetter } from './invalid-payload.js';
@@ -44,9 +44,11 @@ export async function givenUpVerdict(deps: GiveUpDeps, given: GivenUp, now: stri
       letter: deadLetter({ id: letterId, kind: 'plan-change', reason: 'MAX_DELIVERIES', message: { subject: '', data: '', headers: {} }, requestId: null, clientAccountId: null, attempts: given.deliveries, error, at: now, first: { error: `${error}; the message is no longer in ${given.stream}`, at: now } }),
     };
   }
-  const raw = { subject: stored.subject, data: stored.data, headers: stored.header };
-  const kind = commandKindOf(deps.prefix, stored.subject) ?? 'plan-change';
-  const parsed = parseCommand(kind, stored.subject, stored.data, stored.header?.get('Nats-Msg-Id') || undefined, now, deps.maxPayloadBytes);
+  // The subject upstream published on, not the partitioned one the stream stored: what a retry publishes to.
+  const subject = publishedSubject(deps.prefix, stored.subject);
+  const raw = { subject, data: stored.data, headers: stored.header };
+  const kind = commandKindOf(deps.prefix, subject) ?? 'plan-change';
+  const parsed = parseCommand(kind, subject, stored.data, stored.header?.get('Nats-Msg-Id') || undefined, now, deps.maxPayloadBytes);
   if (!parsed.ok) return { letter: invalidPayloadLetter(deps.prefix, letterId, raw, parsed, given.deliveries, now) };
   if (await reachedThePipeline(deps, parsed.job)) return { inPipeline: messageIdOf(parsed.job) };
   const failed = failedOutcome(deps.prefix, parsed.job, { attempts: given.deliveries, lastError: error }, now);

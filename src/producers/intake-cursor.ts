@@ -1,7 +1,8 @@
 import { Job, Queue } from 'bullmq';
 import type { IntakeKeys } from '../queues/intake-keys.js';
 import type { Redis } from 'ioredis';
-import { commandJobId, commandQueueName, partitionOf, accountOf, type CommandJob } from '../queues/command-queues.js';
+import type { RedisClient } from '../infra/redis.js';
+import { commandJobId, commandQueueName, type CommandJob } from '../queues/command-queues.js';
 
 /** Finished jobs kept for inspection; the durable memory of decisions is in MongoDB, not here. */
 const KEEP_COMPLETED = { age: 24 * 3600, count: 10_000 };
@@ -34,30 +35,30 @@ export type CommitResult = 'committed' | 'lease-lost';
 export { intakeKeys, type IntakeKeys } from '../queues/intake-keys.js';
 
 /**
- * The commands taken in, as a cursor over the command stream: every message up to `cursor`
- * has its job in a partition queue, and each is taken in once, in stream order. The jobs and
- * the cursor move together in one Redis transaction that runs only while this process holds
- * the intake lease (WATCH on the lease key, then its token checked): a process that stalled
- * past its lease and wakes up mid-enqueue adds nothing, whatever its own clock believes. The
- * lease's token is the fencing token, and Redis, where the jobs go, is the store that checks it.
+ * The commands of one intake partition taken in, as a cursor over the command stream: every
+ * message of the partition up to the stream sequence `cursor` has its job in a command queue,
+ * and each is taken in once, in stream order. The jobs and the cursor move together in one
+ * Redis transaction that runs only while this process holds the partition's lease (WATCH on the
+ * lease key, then its token checked): a process that stalled past its lease and wakes up
+ * mid-enqueue adds nothing, whatever its own clock believes. The lease's token is the fencing
+ * token, and Redis, where the jobs go, is the store that checks it.
  *
- * The transaction needs its own connection: WATCH belongs to a connection, and nothing else
- * may run on it between WATCH and EXEC.
+ * The transaction needs a connection of its own (transactionConnection): WATCH belongs to a
+ * connection, and nothing else may run on it between WATCH and EXEC. On a Redis Cluster every
+ * key of the transaction carries the partition's hash tag (intake-keys.ts), so it runs on one node.
  */
 export class IntakeCursor {
-  private readonly queues: Queue[];
+  private readonly queues = new Map<number, Queue>();
 
+  /** `queueIndex` says which command queue a job goes to. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: IntakeKeys,
-    prefix: string,
-    partitions: number,
-  ) {
-    this.queues = Array.from({ length: partitions }, (_, p) => new Queue(commandQueueName(prefix, p), { connection: redis }));
-    for (const queue of this.queues) queue.on('error', () => {});
-  }
+    private readonly prefix: string,
+    private readonly queueIndex: (job: CommandJob) => number,
+  ) {}
 
-  /** The last sequence taken in, or `null` when no intake ever ran with this cursor. */
+  /** The stream sequence of the last message taken in, or `null` when no intake ever ran with this cursor. */
   async read(): Promise<number | null> {
     const at = await this.redis.get(this.keys.cursor);
     return at === null ? null : Number(at);
@@ -72,12 +73,13 @@ export class IntakeCursor {
   }
 
   /**
-   * Adds the jobs of the consecutive messages `from.seq …` after `expected`, and moves the
-   * cursor to the last of them, if this process still holds the lease (token).
+   * Adds the jobs of the messages `taken` (the partition's next ones after `expected`, in stream
+   * order) and moves the cursor to the last of them, if this process still holds the lease (token).
    */
   async commit(token: string, expected: number, taken: readonly TakenIn[]): Promise<CommitResult> {
     taken.forEach((t, k) => {
-      if (t.seq !== expected + 1 + k) throw new Error(`intake: sequence ${t.seq} taken in after ${expected + k}`);
+      const before = k === 0 ? expected : taken[k - 1]!.seq;
+      if (t.seq <= before) throw new Error(`intake: sequence ${t.seq} taken in after ${before}`);
     });
     const jobs = taken.filter((t): t is TakenIn & { job: CommandJob } => t.job !== null);
     // A failed job keeps its id until the dead-letter collector has copied it to MongoDB, and a
@@ -91,6 +93,7 @@ export class IntakeCursor {
         return { queue, job, jobId: (await queue.getJobState(id)) === 'failed' ? `${id}@${seq}` : id };
       }),
     );
+    const last = taken.at(-1)?.seq ?? expected;
     return this.fenced(
       token,
       (multi) => {
@@ -98,16 +101,11 @@ export class IntakeCursor {
           void new Job(queue, job.kind, job, { jobId, removeOnComplete: KEEP_COMPLETED, removeOnFail: false }, jobId).addJob(multi as never);
         }
         const keys = [this.keys.cursor, this.keys.attempts, ...placed.map(({ queue, jobId }) => queue.toKey(jobId))];
-        multi.eval(ADVANCE, keys.length, ...keys, String(expected), String(expected + taken.length), ...taken.map((t) => String(t.seq)));
+        multi.eval(ADVANCE, keys.length, ...keys, String(expected), String(last), ...taken.map((t) => String(t.seq)));
       },
       placed.map(({ queue, jobId }) => queue.toKey(jobId)),
       expected,
     );
-  }
-
-  /** Sets a key of the intake (the partitioning it enqueues with), fenced like a commit. */
-  async setFenced(token: string, key: string, value: string): Promise<CommitResult> {
-    return this.fenced(token, (multi) => multi.set(key, value));
   }
 
   /** Counts one more attempt at taking a message in (a crash in the middle counts); returns the count. */
@@ -116,11 +114,21 @@ export class IntakeCursor {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.queues.map((q) => q.close().catch(() => {})));
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => {})));
   }
 
   private queueFor(job: CommandJob): Queue {
-    return this.queues[partitionOf(accountOf(job), this.queues.length)]!;
+    return this.queue(this.queueIndex(job));
+  }
+
+  private queue(index: number): Queue {
+    let queue = this.queues.get(index);
+    if (!queue) {
+      queue = new Queue(commandQueueName(this.prefix, index), { connection: this.redis as Redis });
+      queue.on('error', () => {});
+      this.queues.set(index, queue);
+    }
+    return queue;
   }
 
   /** Runs `build`'s commands in one transaction, only if the lease is still `token`'s and unchanged until EXEC. */
@@ -137,7 +145,7 @@ export class IntakeCursor {
         throw new Error(`OPENSIM_CURSOR_MOVED: the cursor is at ${at}, not ${expected}`);
       }
       // BullMQ's view of the same connection: its job scripts are defined on it.
-      const multi = (await this.queues[0]!.backend.client).multi() as unknown as ReturnType<Redis['multi']>;
+      const multi = (await this.queue(0).backend.client).multi() as unknown as ReturnType<Redis['multi']>;
       build(multi);
       const results = await multi.exec();
       // A watched key changed: the lease was taken (the next round says so), or a job's state moved.

@@ -16,8 +16,8 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * nothing more, without asking Redis.
  */
 export class IntakeLease {
-  /** This holding's token, new at each acquisition: the fencing token of what the holder enqueues. */
-  token = randomUUID();
+  /** This holding's token, new at each acquisition: the fencing token of what the holder enqueues. It names the holder. */
+  token: string = randomUUID();
   private validUntil = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -25,12 +25,14 @@ export class IntakeLease {
     private readonly redis: Redis,
     readonly key: string,
     readonly ttlMs: number,
+    /** Who holds it, as operators find it in the key (host:pid:…). */
+    private readonly holder = '',
   ) {}
 
   /** Takes the lease if nobody holds it. */
   async tryAcquire(): Promise<boolean> {
     const sent = performance.now();
-    const token = randomUUID();
+    const token = this.holder ? `${this.holder}/${randomUUID()}` : randomUUID();
     const taken = (await this.redis.set(this.key, token, 'PX', this.ttlMs, 'NX')) === 'OK';
     if (taken) this.token = token;
     if (taken) this.validUntil = sent + this.trustedFor();

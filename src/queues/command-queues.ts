@@ -1,3 +1,4 @@
+import { partitionTag } from './intake-keys.js';
 import type { PlanChangeCancel, PlanChangeRequest, ResourceOrder } from '../contract/messages.js';
 
 /**
@@ -67,7 +68,13 @@ export function partitionOf(key: string, partitions: number): number {
   return hash % partitions;
 }
 
+/** The queue of command partition `partition`, under the partition's hash tag (intake-keys.ts). */
 export function commandQueueName(prefix: string, partition: number): string {
+  return `${prefix}-commands-${partitionTag(prefix, partition)}`;
+}
+
+/** The queues of earlier versions, without a hash tag: drained, never written to again (partitioning.ts). */
+export function legacyCommandQueueName(prefix: string, partition: number): string {
   return `${prefix}-commands-${partition}`;
 }
 

@@ -4,7 +4,7 @@ import type { Role, RoleContext } from '../platform/role.js';
 import { ensureStreams, isNotFound } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import { givenUpVerdict } from '../producers/given-up.js';
-import { intakeKeys } from '../producers/intake-cursor.js';
+import { intakeCoordinationKeys, intakeKeys } from '../queues/intake-keys.js';
 import { insertOnce } from '../store/insert-once.js';
 import { consumeUntilStopped, ensureDurableConsumer, stopConsuming } from '../messaging/durable-consumer.js';
 
@@ -76,7 +76,8 @@ export class MaxDeliveriesCollector implements Role {
     // The intake takes every command in, in stream order, or gives it up itself (its own attempt
     // cap): a command JetStream stopped delivering may still be taken in, read from the stream.
     // Advisories are only acted on for a deployment whose intake has no cursor yet.
-    if ((await this.context.connections.redis.get(intakeKeys(this.names.prefix).cursor)) !== null) {
+    const redis = this.context.connections.redis;
+    if ((await redis.exists(intakeKeys(this.names.prefix).cursor, intakeCoordinationKeys(this.names.prefix).layouts)) > 0) {
       logger.info({ stream: advisory.stream, seq: advisory.stream_seq, deliveries: advisory.deliveries }, 'max-deliveries advisory left to the intake, which takes every command in or gives it up itself');
       msg.ack();
       return;

@@ -32,6 +32,29 @@ export function isKeepingConsumer(info: ConsumerInfo): boolean {
   return Boolean(info.config.durable_name) && info.config.deliver_policy === DeliverPolicy.All && info.config.ack_policy === AckPolicy.Explicit;
 }
 
+/**
+ * The subjects messages published on `subjects` are stored under, once the stream's subject
+ * transform rewrote them (a `{{partition(n,…)}}` token stands for each of its n values): what a
+ * consumer's filter must cover. Without a transform, the subjects themselves.
+ */
+export function storedSubjects(subjects: readonly string[], transform: { src?: string; dest?: string } | undefined): string[] {
+  const { src, dest } = transform ?? {};
+  if (!src || !dest) return [...subjects];
+  return subjects.flatMap((subject) => {
+    if (!subjectCovers(src, subject)) return [subject];
+    const tokens = subject.split('.');
+    const wildcards = src.split('.').flatMap((t, i) => (t === '*' ? [tokens[i]!] : []));
+    const choices = dest.split('.').map((token): string[] => {
+      const wildcard = /^\{\{\s*wildcard\((\d+)\)\s*\}\}$/i.exec(token);
+      if (wildcard) return [wildcards[Number(wildcard[1]) - 1] ?? '*'];
+      const partition = /^\{\{\s*partition\((\d+)[^)]*\)\s*\}\}$/i.exec(token);
+      if (partition) return Array.from({ length: Number(partition[1]) }, (_, p) => String(p));
+      return token.startsWith('{{') ? ['*'] : [token];
+    });
+    return choices.reduce<string[]>((acc, options) => acc.flatMap((head) => options.map((o) => (head ? `${head}.${o}` : o))), ['']);
+  });
+}
+
 /** The stream's subjects that no keeping durable consumer covers (empty: interest retention is safe). */
 export function uncoveredSubjects(subjects: readonly string[], consumers: readonly ConsumerInfo[]): string[] {
   const filters = consumers.filter(isKeepingConsumer).flatMap(filtersOf);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { subjectCovers } from './consumers.js';
+import { storedSubjects, subjectCovers } from './consumers.js';
 
 describe('subjectCovers: a filter that matches every message of a stream subject', () => {
   it.each([
@@ -15,5 +15,13 @@ describe('subjectCovers: a filter that matches every message of a stream subject
     ['os.evt.>', 'os.mon.>', false],
   ])('%s covers %s: %s', (filter, subject, covers) => {
     expect(subjectCovers(filter, subject)).toBe(covers);
+  });
+});
+
+describe('storedSubjects: what consumers must cover on a partitioned stream', () => {
+  it('expands the partition token of the transform into each partition, and keeps subjects it does not match', () => {
+    const transform = { src: 'os.cmd.*.*', dest: 'os.cmd.2.{{partition(2,2)}}.{{wildcard(1)}}.{{wildcard(2)}}' };
+    expect(storedSubjects(['os.cmd.plan-change.*', 'os.other.>'], transform)).toEqual(['os.cmd.2.0.plan-change.*', 'os.cmd.2.1.plan-change.*', 'os.other.>']);
+    expect(storedSubjects(['os.cmd.plan-change.*'], undefined)).toEqual(['os.cmd.plan-change.*']);
   });
 });

@@ -1,6 +1,6 @@
 import { RetentionPolicy, type ConsumerInfo, type JetStreamManager, type StreamConfig, type StreamInfo } from 'nats';
 import { createStream, DUPLICATE_WINDOW_MS, isNotFound, type WantedStream } from '../messaging/streams.js';
-import { listConsumers, oldestNeeded, uncoveredSubjects } from './consumers.js';
+import { listConsumers, oldestNeeded, storedSubjects, uncoveredSubjects } from './consumers.js';
 
 /** What one check of a stream found and did. */
 export interface StreamReport {
@@ -52,7 +52,8 @@ export async function reconcileStream(jsm: JetStreamManager, wanted: WantedStrea
 
   let retention = RetentionPolicy.Limits;
   if (wanted.retention === 'interest') {
-    const uncovered = uncoveredSubjects(subjects, consumers);
+    // A partitioned stream (the command stream) stores under the transformed subjects: those are what consumers filter.
+    const uncovered = uncoveredSubjects(storedSubjects(subjects, current.subject_transform), consumers);
     if (uncovered.length === 0) retention = RetentionPolicy.Interest;
     else report.postponed.push(`interest retention waits for a durable consumer (deliver all, explicit ack) on ${uncovered.join(', ')}`);
   }

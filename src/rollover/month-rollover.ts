@@ -8,8 +8,9 @@ import { rollLines, type RolloverProgress } from './roll-lines.js';
 export const ROLLOVER_SCHEDULER = 'month-rollover';
 export const ROLLOVER_TIME_ZONE = 'Europe/Paris';
 
+/** Under one hash tag, so its keys share a slot on a Redis Cluster (BullMQ's scripts touch several at once). */
 export function rolloverQueueName(prefix: string): string {
-  return `${prefix}-rollover`;
+  return `{${prefix}-rollover}`;
 }
 
 /**

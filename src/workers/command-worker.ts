@@ -1,9 +1,9 @@
 import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { commandQueueIndexes } from '../queues/partitioning.js';
+import { commandQueueNames } from '../queues/partitioning.js';
 import type { Role, RoleContext } from '../platform/role.js';
 import { settlesWithin } from '../runtime/grace.js';
 import type { Pipeline } from '../platform/pipeline.js';
-import { accountOf, commandQueueName, isCommandJob, messageIdOf, type CommandJob } from '../queues/command-queues.js';
+import { accountOf, isCommandJob, messageIdOf, type CommandJob } from '../queues/command-queues.js';
 import { processPlanChangeCancel } from './plan-change-cancel.js';
 import { decideFailed, type JobFailureReason } from './failed-decision.js';
 import { describeError, isTerminal, TerminalError } from '../runtime/errors.js';
@@ -60,9 +60,9 @@ export class CommandWorker implements Role {
 
   private running = false;
 
-  private addWorker(p: number, policy: RetryPolicy): void {
+  private addWorker(queue: string, policy: RetryPolicy): void {
     const { config, connections, logger } = this.context;
-    const worker = new Worker<CommandJob, Outcome>(commandQueueName(config.OPENSIM_SUBJECT_PREFIX, p), (job) => this.process(job, policy), {
+    const worker = new Worker<CommandJob, Outcome>(queue, (job) => this.process(job, policy), {
       connection: connections.redis,
       concurrency: 1,
       lockDuration: config.OPENSIM_LOCK_DURATION_MS,
@@ -74,9 +74,9 @@ export class CommandWorker implements Role {
       metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
       autorun: false,
     });
-    worker.on('error', (err) => logger.warn({ err, partition: p }, 'command worker error'));
+    worker.on('error', (err) => logger.warn({ err, queue }, 'command worker error'));
     // Its worker lost the job's lock (it stalled, or died): the job runs again, here or elsewhere.
-    worker.on('stalled', (jobId) => logger.warn({ jobId, partition: p }, 'command job stalled: run again'));
+    worker.on('stalled', (jobId) => logger.warn({ jobId, queue }, 'command job stalled: run again'));
     this.workers.push(worker);
   }
 
@@ -84,8 +84,8 @@ export class CommandWorker implements Role {
     const { config, connections } = this.context;
     const policy: RetryPolicy = { attempts: config.OPENSIM_RETRY_ATTEMPTS, baseMs: config.OPENSIM_RETRY_BASE_MS, maxMs: config.OPENSIM_RETRY_MAX_MS };
     // Every command queue there is, the configured ones and those of an earlier mapping still
-    // draining (producers/partitioning.ts): a queue without a worker would never drain.
-    for (const p of await commandQueueIndexes(connections.redis, config.OPENSIM_SUBJECT_PREFIX, config.OPENSIM_PARTITIONS)) this.addWorker(p, policy);
+    // draining (queues/partitioning.ts): a queue without a worker would never drain.
+    for (const queue of await commandQueueNames(connections.redis, config.OPENSIM_SUBJECT_PREFIX, config.OPENSIM_PARTITIONS)) this.addWorker(queue, policy);
     // Idempotent; every process sets it, so a fresh Redis gets it from whichever starts first.
     await Promise.all(
       this.workers.map(async (w) => {

@@ -10,8 +10,12 @@ import type { WorkerDeps } from './plan-change.js';
 /** Markers looked at per sweep, at most (a full page sweeps again at once). */
 const PAGE = 500;
 
+/**
+ * Under one hash tag, so its keys share a slot on a Redis Cluster. (Triggers left in the untagged
+ * queue of earlier versions are found again by the sweep of the markers.)
+ */
 export function dueQueueName(prefix: string): string {
-  return `${prefix}-due`;
+  return `{${prefix}-due}`;
 }
 
 /** Job id of a change's trigger: one per request, so a trigger set twice is one. */

@@ -1,3 +1,5 @@
+import { commandQueueName } from '../../src/queues/command-queues.js';
+import { rolloverQueueName } from '../../src/rollover/month-rollover.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningSystem } from '../../src/app/system.js';
 import { eventually } from '../support/opensim-process.js';
@@ -67,7 +69,7 @@ describe('admin HTTP surface', () => {
     expect(sumOf(samples, 'opensim_dead_letters', { reason: 'INVALID_PAYLOAD', status: 'open' })).toBe(2);
     expect(sumOf(samples, 'opensim_dead_lettered_total', { reason: 'INVALID_PAYLOAD' })).toBe(2);
     expect(sumOf(samples, 'opensim_queue_jobs', { state: 'waiting' })).toBe(0);
-    expect(samples.filter((s) => s.name === 'opensim_queue_jobs').map((s) => s.labels.queue)).toContain(`${client.prefix}-commands-0`);
+    expect(samples.filter((s) => s.name === 'opensim_queue_jobs').map((s) => s.labels.queue)).toContain(commandQueueName(client.prefix, 0));
     expect(sumOf(samples, 'opensim_intake_messages', { state: 'pending' })).toBe(0);
     // prom-client's process metrics under their standard names, as stock Node.js dashboards expect.
     expect(sumOf(samples, 'process_resident_memory_bytes')).toBeGreaterThan(0);
@@ -130,10 +132,10 @@ describe('admin HTTP surface', () => {
     const api = await fetch(`${base}/admin/queues/api/queues?activeQueue=&page=1&jobsPerPage=10`, { headers: { authorization: basic } });
     expect(api.status).toBe(200);
     const body = (await api.json()) as { queues: { name: string; readOnlyMode: boolean }[] };
-    expect(body.queues.map((q) => q.name).sort()).toEqual([...Array.from({ length: 4 }, (_, p) => `${client!.prefix}-commands-${p}`), `${client.prefix}-rollover`].sort());
+    expect(body.queues.map((q) => q.name).sort()).toEqual([...Array.from({ length: 4 }, (_, p) => commandQueueName(client!.prefix, p)), rolloverQueueName(client.prefix)].sort());
     expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
     // Read-only: the board cannot retry or clean jobs behind the audited `opensim dlq`.
-    const clean = await fetch(`${base}/admin/queues/api/queues/${client.prefix}-commands-0/clean/failed`, { method: 'PUT', headers: { authorization: basic } });
+    const clean = await fetch(`${base}/admin/queues/api/queues/${encodeURIComponent(commandQueueName(client.prefix, 0))}/clean/failed`, { method: 'PUT', headers: { authorization: basic } });
     expect(clean.status).toBeGreaterThanOrEqual(400);
   });
 

@@ -149,7 +149,7 @@ describe('opensim dlq', () => {
 
     // The failure rate of the last hour counts the two jobs that failed.
     const queuesTable = await opensimCli('queues', [], env);
-    expect(queuesTable.out).toMatch(/^intake \(\S+_COMMANDS \/ command-intake\): 0 pending/);
+    expect(queuesTable.out).toMatch(/^intake \(\S+_COMMANDS \/ command-intake-\* \(\d+\)\): 0 pending/);
     expect(queuesTable.out).toMatch(/QUEUE\s+WAITING\s+PRIORITIZED\s+ACTIVE\s+DELAYED\s+COMPLETED\s+FAILED\s+OLDEST WAITING\s+FAILURE RATE 60m/);
     expect(queuesTable.out).toMatch(/\ntotal\s.*\d+\.\d% \(2\/\d+\)\n$/);
     const queues = JSON.parse((await opensimCli('queues', ['--json'], env)).out) as { intake: { pending: number }; queues: { failedInWindow: number; completedInWindow: number }[] };

@@ -6,6 +6,7 @@ import { startSystem } from '../../src/app/system.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { CloudEvent } from '../../src/contract/messages.js';
 import { COMMAND_CONSUMER } from '../../src/producers/command-intake.js';
+import { intakePartition } from '../../src/messaging/command-layout.js';
 import { naming } from '../../src/messaging/subjects.js';
 import { USAGE_CONSUMER } from '../../src/usage/usage-intake.js';
 import { untilStopped } from '../support/frozen.js';
@@ -58,7 +59,8 @@ describe('fencing: a process that wakes after losing its lease or lock changes n
     client = await PipelineClient.open(env);
     await client.seed(fleet(ACC, 4));
     await client.ensureStreams();
-    // An earlier deployment created the consumer with other settings: ack wait 60 s, 1000 in flight.
+    // An earlier version's single intake created its consumer, with other settings (ack wait 60 s,
+    // 1000 in flight), and the commands below are stored unpartitioned: they are taken in first.
     const names = naming(client.prefix);
     const jsm = await client.nc.jetstreamManager();
     await jsm.consumers.add(names.commandStream, {
@@ -73,7 +75,7 @@ describe('fencing: a process that wakes after losing its lease or lock changes n
     const frozen = spawn({ ...env, OPENSIM_FAILPOINT: 'intake:before-enqueue:stop', OPENSIM_FAILPOINT_KEY: 'q1' });
     await untilStopped(frozen.child.pid!);
     const other = spawn(env);
-    await other.waitForLog((l) => l.msg === 'command intake consuming', 30_000);
+    await other.waitForLog((l) => l.msg === 'intake partition taken', 30_000);
 
     // q2 moves line 0 back to its 20 GiB resource: valid only once q1 is applied.
     await client.planChange(change('q2', 0, 'R20', 5));
@@ -159,6 +161,8 @@ describe('durable consumers follow the configuration', () => {
     await first.stop();
     const names = naming(client.prefix);
     const jsm = await client.nc.jetstreamManager();
+    // One of the intake's partition consumers (isolatedEnv: 4 partitions).
+    const COMMAND_CONSUMER = intakePartition(client.prefix, 4, 0).consumer;
     expect((await jsm.consumers.info(names.commandStream, COMMAND_CONSUMER)).config).toMatchObject({ ack_wait: 30_000_000_000, max_ack_pending: 256, max_deliver: -1 });
     // An older version capped deliveries in JetStream; the intake now gives up on a message itself.
     await jsm.consumers.update(names.commandStream, COMMAND_CONSUMER, { max_deliver: 20 });

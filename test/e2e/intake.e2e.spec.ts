@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningSystem } from '../../src/app/system.js';
-import { COMMAND_CONSUMER } from '../../src/producers/command-intake.js';
 import { naming } from '../../src/messaging/subjects.js';
+import { intakeKeys } from '../../src/queues/intake-keys.js';
+import { eventually } from '../support/opensim-process.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
 
@@ -46,7 +47,7 @@ describe('command intake', () => {
     for (let i = 0; i < burst; i++) await client.planChange(request(i, 50));
     await new Promise((r) => setTimeout(r, 1000));
     const jsm = await client.nc.jetstreamManager();
-    const info = await jsm.consumers.info(naming(client.prefix).commandStream, COMMAND_CONSUMER);
+    const info = await jsm.consumers.info(naming(client.prefix).commandStream, client.intakeConsumer(ACC));
     expect(info.num_ack_pending).toBeLessThanOrEqual(16);
     expect(info.num_pending + info.num_ack_pending + info.delivered.consumer_seq).toBeGreaterThanOrEqual(burst);
     expect(info.num_pending).toBeGreaterThanOrEqual(burst - 16 - info.num_redelivered);
@@ -56,7 +57,7 @@ describe('command intake', () => {
     expect(new Set(outcomes.map((e) => e.data.requestId)).size).toBe(burst);
   }, 90_000);
 
-  it('given two processes, then one takes commands in while the other stands by, and requests for one line published back to back are applied in order, across a handover', async () => {
+  it('given two processes, then they share the intake partitions, and requests for lines of one account published back to back are applied in order, across a handover', async () => {
     const env = isolatedEnv({ OPENSIM_PARTITIONS: '8' });
     const lines = 10;
     const rounds = 40;
@@ -65,6 +66,16 @@ describe('command intake', () => {
     const first = await startInProcess(env);
     system = await startInProcess(env);
     expect((await first.readiness.check()).ready).toBe(true);
+    // The partitions' leases name their holders: each process takes its share, 4 of 8.
+    const holders = async () => {
+      const tokens = await Promise.all(Array.from({ length: 8 }, (_, p) => client!.redis.get(intakeKeys(client!.prefix, { layout: 8, index: p }).lease)));
+      return tokens.map((t) => t?.split('/')[0] ?? 'none');
+    };
+    await eventually(async () => {
+      const counts = new Map<string, number>();
+      for (const h of await holders()) counts.set(h, (counts.get(h) ?? 0) + 1);
+      return counts.size === 2 && [...counts.values()].every((n) => n === 4);
+    }, 20_000);
 
     // Round by round, with no pause: a line's next request is ten messages behind its previous one.
     const total = lines * rounds;

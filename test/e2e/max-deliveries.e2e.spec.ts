@@ -3,7 +3,7 @@ import { naming } from '../../src/messaging/subjects.js';
 import { COMMAND_CONSUMER } from '../../src/producers/command-intake.js';
 import { opensimCli } from '../support/cli.js';
 import { eventually, spawnOpensim, type OpensimProcess } from '../support/opensim-process.js';
-import { fleet, isolatedEnv, PipelineClient } from '../support/pipeline.js';
+import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
 
 const ACC = 'MAXD';
 
@@ -57,7 +57,9 @@ describe('JetStream max deliveries', () => {
     const env = isolatedEnv({ LOG_LEVEL: 'info', OPENSIM_INTAKE_MAX_DELIVER: '2', OPENSIM_INTAKE_ACK_WAIT_MS: '1000' });
     client = await PipelineClient.open(env);
     await client.seed(fleet(ACC, 1));
-    await client.ensureStreams();
+    // A system ran before: the stream is partitioned, and the partitions' consumers stay (an
+    // unpartitioned message's consumer is deleted once drained, and redelivers nothing).
+    await (await startInProcess(env)).stop();
     await client.planChange({ requestId: 'acked-late', clientAccountId: ACC, serviceRef: `SVC-${ACC}`, lineId: `${ACC}-L0`, targetResourceId: `${ACC}-L0-FPC367678-0`, requestedAt: '2026-11-15T10:00:00+01:00' });
     for (let delivery = 1; delivery <= 2; delivery++) {
       const crashing = spawnOpensim(['start'], { ...env, OPENSIM_FAILPOINT: 'intake:after-enqueue' });
@@ -70,7 +72,7 @@ describe('JetStream max deliveries', () => {
     await client.waitForEvents((e) => e.type === 'opensim.plan-change.applied' && e.data.requestId === 'acked-late', 1, 30_000);
     // Taken in once (the intake's cursor passed it): its redelivery is only acknowledged.
     const jsm = await client.nc.jetstreamManager();
-    await eventually(async () => (await jsm.consumers.info(naming(client!.prefix).commandStream, COMMAND_CONSUMER)).num_ack_pending === 0, 30_000);
+    await eventually(async () => (await jsm.consumers.list(naming(client!.prefix).commandStream).next()).filter((c) => c.name.startsWith(COMMAND_CONSUMER)).every((c) => c.num_ack_pending === 0), 30_000);
     await new Promise((r) => setTimeout(r, 500));
     expect(await client.db.collection('deadLetters').countDocuments({})).toBe(0);
     expect(new Set(client.events.filter((e) => e.data.requestId === 'acked-late').map((e) => e.id))).toEqual(new Set(['plan-change:acked-late:applied']));

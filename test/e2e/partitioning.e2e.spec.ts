@@ -5,6 +5,8 @@ import { startSystem, type RunningSystem } from '../../src/app/system.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { partitioningKey } from '../../src/queues/partitioning.js';
+import { intakeCoordinationKeys } from '../../src/queues/intake-keys.js';
+import { naming } from '../../src/messaging/subjects.js';
 import { partitionOf } from '../../src/queues/command-queues.js';
 import { eventually } from '../support/opensim-process.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
@@ -39,7 +41,7 @@ describe('a change of the partition count', () => {
     await client.planChange(change('q1', 'FPC367678-0', 0));
     await eventually(async () => (await oldQueue.getJobCounts('wait')).wait === 1, 20_000);
     await systems.pop()!.stop();
-    expect(await client.redis.get(partitioningKey(client.prefix))).toBe('account/2');
+    expect(await client.redis.get(partitioningKey(client.prefix))).toBe('account/2/tagged');
 
     // The new deployment, 8 partitions: q2 (valid only after q1) is published meanwhile.
     systems.push(await startInProcess({ ...old, OPENSIM_PARTITIONS: '8' }));
@@ -52,8 +54,46 @@ describe('a change of the partition count', () => {
     await oldQueue.resume();
     await client.waitForEvents((e) => e.type.startsWith('opensim.plan-change.') && ['q1', 'q2'].includes(String(e.data.requestId)), 2, 30_000);
     expect(client.events.filter((e) => e.type.startsWith('opensim.plan-change.')).map((e) => `${String(e.data.requestId)} ${e.type.replace('opensim.plan-change.', '')}`)).toEqual(['q1 applied', 'q2 applied']);
-    expect(await client.redis.get(partitioningKey(client.prefix))).toBe('account/8');
+    expect(await client.redis.get(partitioningKey(client.prefix))).toBe('account/8/tagged');
     await oldQueue.close();
     await newQueue.close();
   }, 90_000);
+  it('given commands stored under 4 intake partitions and not taken in, when the system starts with 8, then they are taken in before the commands stored under 8, and every line changes in publish order', async () => {
+    const accounts = ['PA', 'PB', 'PC', 'PD', 'PE', 'PF'];
+    const env4 = isolatedEnv({ OPENSIM_PARTITIONS: '4' });
+    client = await PipelineClient.open(env4);
+    // Some accounts change partition (and queue) between 4 and 8: those are the ones that could be overtaken.
+    expect(accounts.filter((a) => partitionOf(a, 4) !== partitionOf(a, 8)).length).toBeGreaterThan(0);
+    for (const a of accounts) await client.seed(fleet(a, 1));
+    // A deployment with 4 partitions ran (the stream is partitioned by 4), then stopped.
+    await (await startInProcess(env4)).stop();
+    const toggle = (a: string, r: number) => ({
+      requestId: `${a}-${r}`, clientAccountId: a, serviceRef: `SVC-${a}`, lineId: `${a}-L0`,
+      // Alternately to the spare and back: each is valid only after the one before.
+      targetResourceId: r % 2 === 0 ? `${a}-L0-FPC367678-0` : `${a}-L0-R20`, requestedAt: new Date(Date.UTC(2026, 10, 15, 9, r)).toISOString(),
+    });
+    for (let r = 0; r < 4; r++) for (const a of accounts) await client.planChange(toggle(a, r));
+    const jsm = await client.nc.jetstreamManager();
+    const stored = await jsm.streams.getMessage(naming(client.prefix).commandStream, { seq: 1 });
+    expect(stored.subject).toMatch(new RegExp(`^${client.prefix}\\.cmd\\.4\\.\\d\\.plan-change\\.PA$`));
+    // The server's partition of an account is the queue partitionOf gives it (FNV-1a modulo P).
+    for (let seq = 1; seq <= accounts.length; seq++) {
+      const [, , , p, , account] = (await jsm.streams.getMessage(naming(client.prefix).commandStream, { seq })).subject.split('.');
+      expect([account, Number(p)]).toEqual([account, partitionOf(account!, 4)]);
+    }
+
+    // Now 8 partitions: the stream stores the next commands under 8, while those under 4 still wait.
+    systems.push(await startInProcess({ ...env4, OPENSIM_PARTITIONS: '8' }));
+    for (let r = 4; r < 8; r++) for (const a of accounts) await client.planChange(toggle(a, r));
+    const isOutcome = (e: { type: string }) => e.type.startsWith('opensim.plan-change.');
+    await client.waitForEvents(isOutcome, accounts.length * 8, 60_000);
+    expect(client.events.filter(isOutcome).filter((e) => e.type !== 'opensim.plan-change.applied').map((e) => [e.data.requestId, e.data.reason])).toEqual([]);
+    for (const a of accounts) {
+      const line = await client.db.collection('lines').findOne({ _id: `${a}-L0` as never });
+      expect(line!.decidedRequestIds).toEqual(Array.from({ length: 8 }, (_, r) => `${a}-${r}`));
+    }
+    // The drained layout is gone: its consumers deleted, the list holds 8 alone.
+    await eventually(async () => (await jsm.consumers.list(naming(client!.prefix).commandStream).next()).every((c) => !c.name.startsWith('command-intake-4-')), 20_000);
+    expect(await client.redis.lrange(intakeCoordinationKeys(client.prefix).layouts, 0, -1)).toEqual(['8']);
+  }, 120_000);
 });

@@ -14,7 +14,8 @@ const change = (requestId: string, line: number, target: string, extra: Record<s
   requestId, clientAccountId: ACC, serviceRef: SVC, lineId: `${ACC}-L${line}`, targetResourceId: `${ACC}-L${line}-${target}`, requestedAt: new Date().toISOString(), ...extra,
 });
 const cancel = (cancelId: string, requestId: string) => ({ cancelId, clientAccountId: ACC, requestId, requestedAt: new Date().toISOString() });
-const outcomesOf = (client: PipelineClient, requestId: string) => client.events.filter((e) => e.type.startsWith('opensim.plan-change.') && e.data.requestId === requestId).map((e) => e.type.replace('opensim.plan-change.', ''));
+/** A request's outcomes, one per CloudEvent id (an event published again after a crash is the same event). */
+const outcomesOf = (client: PipelineClient, requestId: string) => [...new Map(client.events.filter((e) => e.type.startsWith('opensim.plan-change.') && e.data.requestId === requestId).map((e) => [e.id, e.type.replace('opensim.plan-change.', '')])).values()];
 const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
 
 describe('scheduled plan changes and cancel', () => {
@@ -66,7 +67,7 @@ describe('scheduled plan changes and cancel', () => {
     const env = await setUp();
     const first = spawnOpensim(['start'], { ...env, LOG_LEVEL: 'info' });
     processes.push(first);
-    await first.waitForLog((l) => l.msg === 'command intake consuming', 30_000);
+    await first.waitForLog((l) => l.msg === 'intake partition taken', 30_000);
     const effectiveAt = inSeconds(2);
     await client!.planChange(change('late', 0, 'FPC367678-0', { effectiveAt }));
     await client!.planChange(change('lost', 1, 'FPC367678-0', { effectiveAt }));

@@ -46,7 +46,7 @@ describe('graceful shutdown', () => {
     url.searchParams.set('serverSelectionTimeoutMS', '300');
     const opensim = spawnOpensim(['start'], { ...env, MONGO_URL: url.toString() });
     processes.push(opensim);
-    await opensim.waitForLog((l) => l.msg === 'command intake consuming');
+    await opensim.waitForLog((l) => l.msg === 'intake partition taken');
     await proxy.cut();
     await client.planChange({ requestId: 'stuck-1', clientAccountId: 'STUCK', serviceRef: 'SVC-STUCK', lineId: 'STUCK-L0', targetResourceId: 'STUCK-L0-FPC367678-0', requestedAt: '2026-11-15T10:00:00+01:00' });
     await opensim.waitForLog((l) => /attempt failed; retrying/.test(l.msg));
@@ -101,7 +101,7 @@ describe('graceful shutdown', () => {
 
   it.each([
     ['then a restart', false],
-    ['in a rolling restart (the new process already running, standing by)', true],
+    ['in a rolling restart (the new process already running, holding its share of the partitions)', true],
   ])('SIGTERM during a burst of 2,000 requests, %s: every request has exactly one outcome and none is applied twice', async (_how, rolling) => {
     const env = isolatedEnv({ LOG_LEVEL: 'info', OPENSIM_PARTITIONS: '8', OPENSIM_SHUTDOWN_GRACE_MS: '10000', OPENSIM_INTAKE_ACK_WAIT_MS: '3000' });
     client = await PipelineClient.open(env);
@@ -109,7 +109,7 @@ describe('graceful shutdown', () => {
 
     const first = spawnOpensim(['start'], env);
     processes.push(first);
-    await first.waitForLog((l) => l.msg === 'command intake consuming');
+    await first.waitForLog((l) => l.msg === 'intake partition taken');
 
     // The burst: round by round, so each line's requests reach the stream in order, at about
     // 250 a second, so that it is still being published when SIGTERM comes and after the restart.
@@ -131,8 +131,8 @@ describe('graceful shutdown', () => {
     if (rolling) {
       const next = spawnOpensim(['start'], env);
       processes.push(next);
-      // It stands by while the first holds the intake lease, and takes over when it lets go.
-      await next.waitForLog((l) => /^command intake standing by/.test(l.msg));
+      // It takes its share of the partitions as the first gives them back, and the rest when the first lets go.
+      await next.waitForLog((l) => l.msg === 'intake partition taken');
     }
     const atSignal = outcomeIds(client).size;
     const publishedAtSignal = published;
@@ -147,7 +147,6 @@ describe('graceful shutdown', () => {
     expect(atExit).toBeLessThan(TOTAL);
 
     if (!rolling) processes.push(spawnOpensim(['start'], env));
-    else await processes.at(-1)!.waitForLog((l) => l.msg === 'command intake consuming');
     await burst;
     await client.waitForEvents(isOutcome, TOTAL, 90_000);
     while (outcomeIds(client).size < TOTAL && Date.now() - signalled < 120_000) await new Promise((r) => setTimeout(r, 50));

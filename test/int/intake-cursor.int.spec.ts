@@ -15,13 +15,13 @@ describe('the intake cursor: jobs and cursor move together, only under the lease
   let redis: Redis;
   let other: Redis;
   let cursor: IntakeCursor;
-  const keys = () => intakeKeys(prefix);
+  const keys = () => intakeKeys(prefix, { layout: 1, index: 0 });
 
   beforeEach(async () => {
     prefix = uniqueName('cur');
     redis = new Redis(services().redisUrl, { maxRetriesPerRequest: 0, enableOfflineQueue: true });
     other = new Redis(services().redisUrl);
-    cursor = new IntakeCursor(redis, keys(), prefix, 1);
+    cursor = new IntakeCursor(redis, keys(), prefix, () => 0);
   });
 
   afterEach(async () => {

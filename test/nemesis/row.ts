@@ -116,7 +116,7 @@ export async function runRow(fault: Fault, options: RowOptions): Promise<RowResu
     await sleep(2500);
     await reader.poll();
     for (const p of processes) {
-      evidence.takeovers += p.count(/^command intake consuming$/);
+      evidence.takeovers += p.count(/^intake partition taken$/);
       evidence.handbacks += p.count(/lost its lease/);
       evidence.streamReads += p.count(/read from the stream/);
       evidence.stalledJobs += p.count(/command job stalled/);
@@ -200,7 +200,7 @@ async function inject(fault: Fault, o: RowOptions, random: () => number, process
 }
 
 function lastConsuming(p: NemesisProcess): number {
-  for (let i = p.logs.length - 1; i >= 0; i--) if (p.logs[i]!.msg === 'command intake consuming') return i + 1;
+  for (let i = p.logs.length - 1; i >= 0; i--) if (p.logs[i]!.msg === 'intake partition taken') return i + 1;
   return 0;
 }
 

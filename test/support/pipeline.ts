@@ -5,15 +5,15 @@ import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { natsAccessOptions, natsServers } from '../../src/infra/nats-options.js';
-import { createRedis } from '../../src/infra/redis.js';
+import { createRedis, scanKeys } from '../../src/infra/redis.js';
 import { startSystem, type RunningSystem } from '../../src/app/system.js';
 import { allRoles } from '../../src/app/roles.js';
 import type { Clock } from '../../src/runtime/clock.js';
 import { rolloverQueueName } from '../../src/rollover/month-rollover.js';
 import { dueQueueName } from '../../src/workers/scheduler.js';
 import { naming } from '../../src/messaging/subjects.js';
-import { commandQueueName } from '../../src/queues/command-queues.js';
-import { intakeKeys } from '../../src/producers/intake-cursor.js';
+import { commandQueueName, partitionOf } from '../../src/queues/command-queues.js';
+import { intakePartition } from '../../src/messaging/command-layout.js';
 import { Queue } from 'bullmq';
 import type { CloudEvent } from '../../src/contract/messages.js';
 import type { Fixture } from '../../src/contract/fixture.js';
@@ -132,6 +132,12 @@ export class PipelineClient {
     return count;
   }
 
+  /** The durable consumer through which the intake takes in an account's commands (its partition's). */
+  intakeConsumer(account: string): string {
+    const partitions = this.config.OPENSIM_PARTITIONS;
+    return intakePartition(this.prefix, partitions, partitionOf(account, partitions)).consumer;
+  }
+
   queue(partition: number): Queue {
     return new Queue(commandQueueName(this.prefix, partition), { connection: this.redis });
   }
@@ -152,8 +158,10 @@ export class PipelineClient {
       await queue.obliterate({ force: true }).catch(() => {});
       await queue.close();
     }
-    // One by one: in a Redis Cluster the keys of one DEL must share a slot.
-    await Promise.all(Object.values(intakeKeys(this.prefix)).map((key) => this.redis.del(key)));
+    // The intake's keys: the deployment's, and each partition's (under `{<prefix>-p<i>}`). One by one:
+    // in a Redis Cluster the keys of one DEL must share a slot.
+    const intakeKeys = [...(await scanKeys(this.redis, `opensim:${this.prefix}:*`)), ...(await scanKeys(this.redis, `opensim:{${this.prefix}-p*`))];
+    await Promise.all(intakeKeys.map((key) => this.redis.del(key)));
     await this.db.dropDatabase().catch(() => {});
     await this.nc.drain();
     await this.mongo.close();
