@@ -13,6 +13,8 @@
  * It needs the servers (`bash scripts/services.sh up`, then `source .services/env`).
  */
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { connect, headers } from 'nats';
@@ -75,18 +77,20 @@ async function run(k: number) {
     while ((await redis.zcard(members)) < k) await new Promise((r) => setTimeout(r, 50));
 
     // 4. Lifted: until N jobs wait.
+    const cpuBefore = processes.map((p) => cpuSeconds(p.child.pid!));
     const started = performance.now();
     await gate.remove('gate');
     const waiting = async () => (await Promise.all(queues.map((q) => q.getWaitingCount()))).reduce((a, b) => a + b, 0);
     while ((await waiting()) < N) await new Promise((r) => setTimeout(r, 20));
     const seconds = (performance.now() - started) / 1000;
+    const cpu = processes.map((p, i) => cpuSeconds(p.child.pid!) - cpuBefore[i]!);
 
     for (const p of processes) p.child.kill('SIGTERM');
     await Promise.all(processes.map((p) => p.exited));
     const shares = processes.map((p) => {
       const given = p.logs.filter((l) => l.msg === 'intake partition given back');
       return { partitions: given.filter((l) => Number(l.takenIn) > 0).length, takenIn: given.reduce((sum, l) => sum + Number(l.takenIn), 0) };
-    });
+    }).map((share, i) => ({ ...share, cpuSeconds: Number(cpu[i]!.toFixed(2)), cpuMsPerCommand: Number(((cpu[i]! * 1000) / Math.max(1, share.takenIn)).toFixed(3)) }));
     return { processes: k, commands: N, partitions: P, seconds: Number(seconds.toFixed(2)), perSecond: Math.round(N / seconds), shares };
   } finally {
     for (const p of processes) p.child.kill('SIGKILL');
@@ -102,6 +106,13 @@ async function run(k: number) {
   }
 }
 
+/** CPU time of a process so far (user + system), from /proc: what its intake cost, whatever else runs on the machine. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are the 14th and 15th fields of the line (the 12th and 13th after the command name).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 const rows = [];
 for (const k of counts) {
   const row = await run(k);
@@ -109,4 +120,5 @@ for (const k of counts) {
   console.log(JSON.stringify(row));
 }
 console.log('\nintake alone (jobs that do nothing), commands taken in per second:');
-for (const r of rows) console.log(`  ${r.processes} process(es): ${r.perSecond}/s over ${r.seconds} s; per process: ${r.shares.map((s) => `${s.takenIn} commands from ${s.partitions} partitions`).join(', ')}`);
+for (const r of rows) console.log(`  ${r.processes} process(es): ${r.perSecond}/s over ${r.seconds} s; per process: ${r.shares.map((s) => `${s.takenIn} commands from ${s.partitions} partitions (${s.cpuSeconds} CPU-s, ${s.cpuMsPerCommand} ms/command)`).join(', ')}`);
+console.log(`  the machine: ${cpus().length} cores shared with the servers; a process's rate bound alone is 1 / (its CPU per command)`);

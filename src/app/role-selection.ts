@@ -8,7 +8,7 @@ import type { Role } from './system.js';
  * so that the streams stay as configured however the roles are split.
  */
 export const ROLE_GROUPS = {
-  intake: { roles: ['command-intake'], what: 'NATS commands into the BullMQ queues (one process at a time takes them in)' },
+  intake: { roles: ['command-intake'], what: 'NATS commands into the BullMQ queues (the processes share the P intake partitions, one process at a time per partition)' },
   workers: { roles: ['command-worker'], what: 'queued jobs decided and written to MongoDB, outcome events published' },
   relay: { roles: ['relay', 'max-deliveries-collector', 'record-expiry'], what: 'outbox sweeps, dead-letter collection, expiry of old decision records' },
   usage: { roles: ['usage-intake', 'usage-notices'], what: 'usage records counted, held-back usage.updated sent' },

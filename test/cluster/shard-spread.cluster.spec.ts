@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { closeRedis, createRedis, isClusterUrl } from '../../src/infra/redis.js';
 import type { ServerAddress } from '../../src/config/server-addresses.js';
-import { intakeKeys } from '../../src/producers/intake-cursor.js';
+import { intakeKeys } from '../../src/queues/intake-keys.js';
 import { commandQueueName } from '../../src/queues/command-queues.js';
 import { services, uniqueName } from '../support/services.js';
 import { masterOf, nodeConnection } from './slot-migration.js';
@@ -34,8 +34,8 @@ describe('Redis Cluster: the command partitions spread over the shards', () => {
       const name = commandQueueName(prefix, p);
       const queue = new Queue(name, { connection: redis });
       queues.push(queue);
-      // The partition's intake keys once they are per partition (issue 17); today intakeKeys takes the prefix only.
-      const intake = (intakeKeys as unknown as (prefix: string, partition?: number) => Record<string, string>)(prefix, p);
+      // The partition's intake keys: its lease, cursor and attempt counts.
+      const intake = intakeKeys(prefix, { layout: partitions, index: p });
       const keys = [queue.toKey('wait'), queue.toKey('meta'), queue.toKey('id'), queue.toKey('a-job'), ...Object.values(intake)];
       const placed = await Promise.all(keys.map(async (key) => ({ key, ...(await masterOf(services().redisUrl, key)) })));
       const slot = placed[0]!.slot;
@@ -49,9 +49,9 @@ describe('Redis Cluster: the command partitions spread over the shards', () => {
     );
 
     const hashTagged = rows.filter((r) => /\{[^}]+\}/.test(r.queue));
-    expect(hashTagged.length, `queue names without a hash tag, so a partition's keys fall in several slots: ${rows.filter((r) => !/\{/.test(r.queue)).map((r) => r.queue).join(', ')}. commandQueueName (src/workers/command-queues.ts) must put the partition's hash tag in the name, e.g. <prefix>-commands-{<prefix>-p<i>} (issue 17, the lead's part)`).toBe(partitions);
+    expect(hashTagged.length, `queue names without a hash tag, so a partition's keys fall in several slots: ${rows.filter((r) => !/\{/.test(r.queue)).map((r) => r.queue).join(', ')}. commandQueueName (src/queues/command-queues.ts) must put the partition's hash tag in the name, e.g. <prefix>-commands-{<prefix>-p<i>} (issue 17, the lead's part)`).toBe(partitions);
     const split = rows.filter((r) => r.apart.length > 0);
-    expect(split.map((r) => `p${r.partition}: ${r.apart.join(', ')} apart from its queue's slot ${r.slot}`), 'keys of one partition in other slots than its queue: a fenced transaction over them fails with CROSSSLOT. intakeKeys(prefix, partition) (src/producers/intake-cursor.ts) must carry the queue\'s hash tag (issue 17)').toEqual([]);
+    expect(split.map((r) => `p${r.partition}: ${r.apart.join(', ')} apart from its queue's slot ${r.slot}`), 'keys of one partition in other slots than its queue: a fenced transaction over them fails with CROSSSLOT. intakeKeys(prefix, partition) (src/queues/intake-keys.ts) must carry the queue\'s hash tag (issue 17)').toEqual([]);
     expect(masters.size, `the ${partitions} partitions all on one master`).toBeGreaterThanOrEqual(2);
 
     // The master named really holds the partition's job (a job add is one script over the queue's keys).

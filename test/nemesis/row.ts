@@ -306,7 +306,8 @@ async function viewsAgainstEvents(workload: Workload, reader: EventReader, mongo
 }
 
 function landed(fault: Fault, e: Evidence): boolean {
-  const frozen = e.processesFrozen > 0 && e.takeovers > 0;
+  // The frozen process held partitions that another took over: it found its leases lost when it woke.
+  const frozen = e.processesFrozen > 0 && e.handbacks > 0;
   const nats = e.natsReconnects > 0;
   const redis = e.redisOutages > 0;
   const mongo = e.mongoOutages > 0;
