@@ -77,9 +77,10 @@ describe('admin HTTP surface', () => {
     expect(samples.some((s) => s.name.startsWith('opensim_process_') || s.name.startsWith('opensim_nodejs_'))).toBe(false);
     // Lag and pending of every durable consumer; the rollover queue with the command queues.
     const consumers = new Set(samples.filter((s) => s.name === 'opensim_consumer_pending').map((s) => s.labels.consumer));
-    expect([...consumers].sort()).toEqual(['command-intake', 'dead-letter-collector', 'threshold-alerts', 'usage-intake']);
+    // The intake's: one per partition (4 here); the single intake's consumer of earlier versions is gone once drained.
+    expect([...consumers].sort()).toEqual(['command-intake-4-0', 'command-intake-4-1', 'command-intake-4-2', 'command-intake-4-3', 'dead-letter-collector', 'threshold-alerts', 'usage-intake']);
     expect(sumOf(samples, 'opensim_consumer_lag_seconds')).toBe(0);
-    expect(samples.filter((s) => s.name === 'opensim_queue_jobs').map((s) => s.labels.queue)).toContain(`${client.prefix}-rollover`);
+    expect(samples.filter((s) => s.name === 'opensim_queue_jobs').map((s) => s.labels.queue)).toContain(rolloverQueueName(client.prefix));
     expect(sumOf(samples, 'opensim_ready')).toBe(1);
     // The hook the monitoring roles call; nothing crossed a threshold here (each threshold's series starts at 0).
     expect(samples.filter((s) => s.name === 'opensim_threshold_crossings_total').map((s) => s.labels.threshold).sort()).toEqual(['BLOCK', 'COST_CAP', 'ENVELOPE_100', 'ENVELOPE_80', 'REDUCTION']);
