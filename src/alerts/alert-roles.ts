@@ -26,7 +26,7 @@ class AlertsWiring implements Role, AlertsPipeline {
   async start(context: RoleContext): Promise<void> {
     this.collections = collections(context.connections.mongo.db());
     this.sweeps = new SweepSchedule(context.config.OPENSIM_SWEEP_FULL_MS);
-    this.outbox = new OutboxPublisher(() => context.connections.nats()?.jetstream(), context.logger, () => this.sweeps.request());
+    this.outbox = new OutboxPublisher(this.collections, () => context.connections.nats()?.jetstream(), context.logger, () => this.sweeps.request());
   }
 
   async stop(): Promise<void> {
@@ -47,7 +47,7 @@ class LineOutboxSweeper implements Role {
         const started = Date.now();
         if (!this.pipeline.sweeps.due(started)) return tick();
         void this.pipeline.outbox
-          .sweep(this.pipeline.collections.lines, Math.max(1000, every))
+          .sweep(Math.max(1000, every))
           .then((swept) => this.pipeline.sweeps.swept(started, swept.complete))
           .catch((err) => context.logger.debug({ err }, 'outbox sweep incomplete; next pass retries'))
           .finally(tick);

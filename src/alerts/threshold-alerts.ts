@@ -19,7 +19,7 @@ export const ALERTS_CONSUMER = 'threshold-alerts';
 /** What the alert consumer needs of the pipeline: it runs with `opensim start` or alone (`opensim alerts`). */
 export type AlertsPipeline = Pick<Pipeline, 'collections' | 'outbox' | 'clock'>;
 
-type AlertLine = Pick<LineDocument, '_id' | 'version' | 'clientAccountId' | 'line' | 'month' | 'enforcement'>;
+type AlertLine = Pick<LineDocument, '_id' | 'version' | 'clientAccountId' | 'line' | 'month' | 'enforcement' | 'outbox'>;
 
 const MAX_NAK_DELAY_MS = 30_000;
 
@@ -105,7 +105,7 @@ export class ThresholdAlerts implements Role {
     const c = this.pipeline.collections;
     const { logger } = this.context;
     await rereadWhileLost(`enforcement of line '${trigger.data.lineId}'`, async () => {
-      const line = (await c.lines.findOne({ _id: trigger.data.lineId }, { projection: { version: 1, clientAccountId: 1, line: 1, month: 1, enforcement: 1 } })) as AlertLine | null;
+      const line = (await c.lines.findOne({ _id: trigger.data.lineId }, { projection: { version: 1, clientAccountId: 1, line: 1, month: 1, enforcement: 1, outbox: 1 } })) as AlertLine | null;
       if (!line) return;
       const now = this.pipeline.clock().toISOString();
       const decision = decideAlert(trigger, { record: line.month, enforcement: line.enforcement ?? null }, now);
@@ -115,12 +115,12 @@ export class ThresholdAlerts implements Role {
       }
       if (decision.enforcement) {
         const outbox = decision.events.map((e) => toOutboxEntry(this.names.prefix, e, now));
-        const written = await writeLine(c, { lineId: line._id, version: line.version, set: { enforcement: decision.enforcement }, outbox }, now);
+        const written = await writeLine(c, { lineId: line._id, version: line.version, asRead: { outbox: line.outbox ?? [] }, set: { enforcement: decision.enforcement }, outbox }, now);
         // The line changed meanwhile: decide again on what it is now.
         if (written.status !== 'committed') return 'lost';
         const change = decision.events[0]?.data;
         logger.info({ eventId: trigger.id, lineId: line._id, clientAccountId: line.clientAccountId, from: change?.from, to: change?.to, reason: change?.reason }, 'data state enforced');
-        await this.pipeline.outbox.flushQuietly(c.lines, line._id, written.outbox);
+        await this.pipeline.outbox.flushQuietly(c.lines, line._id, written.outbox, written.markers);
       }
       if (decision.warning) {
         const warned = await this.warnings.deliver(msg, decision.warning, { msisdn: line.line.msisdn ?? null }, now);

@@ -5,7 +5,7 @@ import { OutboxPublisher } from '../outbox/outbox.js';
 import { Relay } from '../relay/relay.js';
 import { collections, ensureIndexes, type Collections } from '../store/documents.js';
 import { references, type References } from '../store/plan-change-store.js';
-import { migrateLineHolds } from '../store/migrations.js';
+import { migrateLineHolds, migrateMarkers } from '../store/migrations.js';
 import { CommandQueues } from '../queues/command-queue-client.js';
 import { CommandWorker } from '../workers/command-worker.js';
 import { Scheduler } from '../workers/scheduler.js';
@@ -49,7 +49,7 @@ class Wiring implements Role, Pipeline {
     );
     this.outboxSweeps = new SweepSchedule(config.OPENSIM_SWEEP_FULL_MS);
     this.noticeSweeps = new SweepSchedule(config.OPENSIM_SWEEP_FULL_MS);
-    this.outbox = new OutboxPublisher(() => connections.nats()?.jetstream(), logger, () => this.outboxSweeps.request());
+    this.outbox = new OutboxPublisher(this.collections, () => connections.nats()?.jetstream(), logger, () => this.outboxSweeps.request());
     this.references = references(this.collections);
     this.schemaReady = this.prepareSchema(context);
   }
@@ -61,6 +61,11 @@ class Wiring implements Role, Pipeline {
         await ensureIndexes(this.collections);
         const migrated = await migrateLineHolds(this.collections, this.clock().toISOString());
         if (migrated > 0) logger.info({ lines: migrated }, 'lines given the resource they hold (one-time migration)');
+        // In the background: nothing waits for it but the sweeps of what an earlier version left pending.
+        void migrateMarkers(this.collections, this.clock().toISOString()).then(
+          (marked) => marked > 0 && logger.info({ marked }, 'pending outboxes and notices marked (one-time migration)'),
+          (err: unknown) => logger.warn({ err }, 'pending outboxes and notices not marked yet; the next start tries again'),
+        );
         return;
       } catch (err) {
         logger.warn({ err, attempt }, 'indexes or migrations not done yet; trying again');

@@ -1,20 +1,27 @@
 import type { Collection, Document } from 'mongodb';
 import type { JetStreamClient } from 'nats';
 import type { Logger } from '../logging/logger.js';
-import type { OutboxEntry } from '../store/documents.js';
+import type { Collections, OutboxEntry } from '../store/documents.js';
+import { groupCommit } from '../store/group-commit.js';
+import type { MarkerRef } from '../store/outbox-markers.js';
 import { failpoint } from '../runtime/failpoints.js';
+import { sweepMarked } from './outbox-sweep.js';
+import { RecentlyPublished } from './recently-published.js';
 
 type WithOutbox = Document & { _id: string; outbox?: OutboxEntry[] };
 
 /**
  * Publishes the outbox of a document and pulls what JetStream acknowledged. Publishing with
  * `Nats-Msg-Id` = event id makes a re-publish after a crash a duplicate that JetStream drops;
- * pulling by id (not by position) never removes an entry appended meanwhile.
+ * pulling by id (not by position) never removes an entry appended meanwhile. Once published,
+ * the markers of the writes that appended them go (store/outbox-markers.ts).
  */
 export class OutboxPublisher {
   private readonly pulls: OutboxPulls;
+  private readonly recent = new RecentlyPublished();
 
   constructor(
+    private readonly collections: Collections,
     private readonly js: () => JetStreamClient | undefined,
     private readonly logger: Logger,
     /** Told when a publish was left to the sweeper, so it runs soon rather than at its slow pace. */
@@ -31,20 +38,26 @@ export class OutboxPublisher {
     await this.pulls.settle();
   }
 
-  /** Publishes the pending events of one document, in order; returns how many were published. */
-  async flush<T extends WithOutbox>(collection: Collection<T>, id: string, known?: OutboxEntry[]): Promise<number> {
+  /**
+   * Publishes the pending events of one document, in order; returns how many were published.
+   * `markers`: those of the writes that appended them, removed once all are published.
+   */
+  async flush<T extends WithOutbox>(collection: Collection<T>, id: string, known?: OutboxEntry[], markers: readonly MarkerRef[] = []): Promise<number> {
     const js = this.js();
     if (!js) throw new Error('NATS is not connected');
     // The writer knows what it just appended: no need to read it back.
-    const pending = known ?? ((await collection.findOne({ _id: id } as never, { projection: { outbox: 1 } })) as WithOutbox | null)?.outbox ?? [];
-    if (pending.length === 0) return 0;
-    failpoint('relay:before-publish');
+    const all = known ?? ((await collection.findOne({ _id: id } as never, { projection: { outbox: 1 } })) as WithOutbox | null)?.outbox ?? [];
+    const pending = all.filter((entry) => !this.recent.has(entry.id));
+    if (pending.length > 0) failpoint('relay:before-publish');
     // Sent in order on one connection, so JetStream stores them in order; the acks are awaited together.
     const acks = await Promise.allSettled(pending.map((entry) => js.publish(entry.subject, JSON.stringify(entry.event), { msgID: entry.id })));
     const published = pending.filter((_, k) => acks[k]!.status === 'fulfilled').map((entry) => entry.id);
+    this.recent.add(published);
     if (published.length > 0) this.pulls.add(collection, id, published);
     const failure = acks.find((a): a is PromiseRejectedResult => a.status === 'rejected');
     if (failure) throw failure.reason;
+    // Not awaited by the caller's job: a marker left behind only costs the sweep a look.
+    if (markers.length > 0) void groupCommit(this.collections).unmarks.submitAll(markers).catch(() => this.onDeferred());
     return published.length;
   }
 
@@ -66,9 +79,9 @@ export class OutboxPublisher {
   }
 
   /** Flushes, but a failure only logs: the state is committed and the sweeper publishes later. */
-  async flushQuietly<T extends WithOutbox>(collection: Collection<T>, id: string, known?: OutboxEntry[]): Promise<void> {
+  async flushQuietly<T extends WithOutbox>(collection: Collection<T>, id: string, known?: OutboxEntry[], markers?: readonly MarkerRef[]): Promise<void> {
     try {
-      await this.flush(collection, id, known);
+      await this.flush(collection, id, known, markers);
     } catch (err) {
       this.onDeferred();
       this.logger.warn({ err, collection: collection.collectionName, id }, 'outbox publish deferred to the sweeper');
@@ -76,11 +89,20 @@ export class OutboxPublisher {
   }
 
   /**
-   * Publishes every outbox left pending (after a crash, or while NATS was away). Only events
-   * older than `graceMs` are taken: fresh ones are the writing worker's to publish, and taking
-   * them too would publish them twice (harmless — same id — but noisy for core subscribers).
+   * Publishes every outbox left pending (after a crash, or while NATS was away), found by its
+   * marker (outbox-sweep.ts). Only markers older than `graceMs` are taken: fresh ones are their
+   * writer's to publish, and taking them too would publish them twice (harmless — same id — but
+   * noisy for core subscribers).
    */
-  async sweep<T extends WithOutbox>(collection: Collection<T>, graceMs: number, batch = 100): Promise<{ published: number; complete: boolean }> {
+  async sweep(graceMs: number, page = 200): Promise<{ published: number; complete: boolean }> {
+    return sweepMarked(this.collections, (collection, id, known, markers) => this.flush(collection, id, known, markers), graceMs, page);
+  }
+
+  /**
+   * The same for a collection whose outboxes are not marked (dead letters: few, and written by
+   * the intake too): a query for events older than the grace, which scans it on the test server.
+   */
+  async sweepUnmarked<T extends WithOutbox>(collection: Collection<T>, graceMs: number, batch = 100): Promise<{ published: number; complete: boolean }> {
     const cutoff = new Date(Date.now() - graceMs).toISOString();
     const ids = await collection
       .find({ 'outbox.event.time': { $lt: cutoff } } as never, { projection: { _id: 1 } })

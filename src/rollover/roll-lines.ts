@@ -25,7 +25,9 @@ export interface RolloverProgress {
   lastLineId: string | null;
 }
 
-type RollingLine = Pick<LineDocument, '_id' | 'version' | 'clientAccountId' | 'line' | 'month' | 'usageNotice'>;
+const ROLLING = { version: 1, clientAccountId: 1, line: 1, month: 1, usageNotice: 1, outbox: 1 } as const;
+
+type RollingLine = Pick<LineDocument, '_id' | 'version' | 'clientAccountId' | 'line' | 'month' | 'usageNotice' | 'outbox'>;
 
 /**
  * Opens `month` on every line that has not opened it yet: archive the month it leaves, new
@@ -40,7 +42,7 @@ export async function rollLines(deps: RolloverDeps, month: Month, now: Instant, 
   const c = deps.collections;
   const progress: RolloverProgress = { month, rolled: 0, lastLineId: null };
   const cursor = c.lines
-    .find({ $or: [{ month: null }, { 'month.month': { $lt: month } }] }, { projection: { version: 1, clientAccountId: 1, line: 1, month: 1, usageNotice: 1 } })
+    .find({ $or: [{ month: null }, { 'month.month': { $lt: month } }] }, { projection: ROLLING })
     .sort({ _id: 1 })
     .batchSize(deps.batch);
   let page: RollingLine[] = [];
@@ -81,14 +83,18 @@ async function rollPage(deps: RolloverDeps, page: RollingLine[], month: Month, n
     if (writes.length === 0) return rolled;
     // The month each line leaves is kept before the write that leaves it.
     await archiveMonths(c, writes.filter((w) => w.line.month).map((w) => ({ from: w.line, record: w.line.month! })));
-    const results = await writeLines(c, writes.map((w) => ({ lineId: w.line._id, version: w.line.version, set: { month: w.record, usageNotice: w.notice }, outbox: w.outbox })), now);
-    const done = results.flatMap((r) => (r.status === 'committed' ? [{ _id: r.lineId, outbox: r.outbox }] : []));
+    const results = await writeLines(
+      c,
+      writes.map((w) => ({ lineId: w.line._id, version: w.line.version, asRead: { outbox: w.line.outbox ?? [], noticeDueAt: w.line.usageNotice?.dueAt ?? null }, set: { month: w.record, usageNotice: w.notice }, outbox: w.outbox })),
+      now,
+    );
+    const done = results.flatMap((r) => (r.status === 'committed' ? [{ _id: r.lineId, outbox: r.outbox, markers: r.markers }] : []));
     rolled += done.length;
-    await publishOutboxes(deps.js(), c.lines, done);
+    await publishOutboxes(c, deps.js(), c.lines, done);
     // Written meanwhile by someone else (usage, a plan change): read again and decide again (maybe rolled already).
     const lost = results.filter((r) => r.status !== 'committed').map((r) => r.lineId);
     if (lost.length === 0) return rolled;
-    todo = (await c.lines.find({ _id: { $in: lost } }, { projection: { version: 1, clientAccountId: 1, line: 1, month: 1, usageNotice: 1 } }).toArray()) as RollingLine[];
+    todo = (await c.lines.find({ _id: { $in: lost } }, { projection: ROLLING }).toArray()) as RollingLine[];
     return 'lost';
   });
 }

@@ -3,6 +3,7 @@ import type { DeadLetterReason } from './dead-letter-reasons.js';
 import type { OutboxEntry } from './outbox-entry.js';
 import type { Line, LineMonth, Product, Resource, Service } from '../domain/index.js';
 import type { LineMonitoringFields, LineMonthDocument, NotificationDocument, UsageAttemptDocument, UsageClaimDocument } from './monitoring-documents.js';
+import type { NoticeMarker, OutboxMarker } from './marker-documents.js';
 
 export type { OutboxEntry } from './outbox-entry.js';
 
@@ -159,6 +160,10 @@ export interface Collections {
   usageAttempts: Collection<UsageAttemptDocument>;
   lineMonths: Collection<LineMonthDocument>;
   notifications: Collection<NotificationDocument>;
+  /** One marker per write whose events are not published yet (outbox-markers.ts): what the relay sweeps. */
+  outboxMarkers: Collection<OutboxMarker>;
+  /** One marker per line whose `usage.updated` may be held back (notice-markers.ts): what the notice sweep reads. */
+  noticeMarkers: Collection<NoticeMarker>;
 }
 
 export function collections(db: Db): Collections {
@@ -176,6 +181,8 @@ export function collections(db: Db): Collections {
     usageAttempts: db.collection<UsageAttemptDocument>('usageAttempts'),
     lineMonths: db.collection<LineMonthDocument>('lineMonths'),
     notifications: db.collection<NotificationDocument>('notifications'),
+    outboxMarkers: db.collection<OutboxMarker>('outboxMarkers'),
+    noticeMarkers: db.collection<NoticeMarker>('noticeMarkers'),
   };
 }
 
@@ -187,8 +194,11 @@ export function collections(db: Db): Collections {
  */
 export const GUARD_INDEXES = {
   lines: [{ _id: 1, version: 1 }],
-  resources: [{ _id: 1, lineId: 1 }, { _id: 1, state: 1 }],
+  // `pv`: the projection's compare-and-set (resource-projection.ts).
+  resources: [{ _id: 1, lineId: 1 }, { _id: 1, state: 1 }, { _id: 1, pv: 1 }],
   lineMonths: [{ _id: 1, version: 1 }],
+  // A notice marker is removed (or moved) only while it has the token its remover knows.
+  noticeMarkers: [{ _id: 1, token: 1 }],
 } as const;
 
 /** Indexes the queries need; idempotent, run at start. */
@@ -198,16 +208,15 @@ export async function ensureIndexes(c: Collections): Promise<void> {
     // One holder per resource, enforced by MongoDB on the line's own guarded write.
     c.lines.createIndex({ holds: 1 }, { unique: true, sparse: true }),
     c.lines.createIndex({ clientAccountId: 1 }),
-    c.lines.createIndex({ 'outbox.event.time': 1 }),
     c.resources.createIndex({ serviceRef: 1 }),
-    c.resources.createIndex({ 'outbox.event.time': 1 }),
-    c.requests.createIndex({ 'outbox.event.time': 1 }),
+    // Dead letters are few and their outboxes are not marked: the relay still queries them.
     c.deadLetters.createIndex({ 'outbox.event.time': 1 }),
     c.deadLetters.createIndex({ clientAccountId: 1, lastAt: -1 }),
     c.audit.createIndex({ at: -1 }),
     c.lines.createIndex({ 'month.month': 1 }),
-    c.lines.createIndex({ 'usageNotice.dueAt': 1 }, { sparse: true }),
-    c.lineMonths.createIndex({ 'outbox.event.time': 1 }),
     c.notifications.createIndex({ lineId: 1, at: 1 }),
+    // What the sweeps look for (small collections: pending work only).
+    c.outboxMarkers.createIndex({ at: 1 }),
+    c.noticeMarkers.createIndex({ dueAt: 1 }),
   ]);
 }

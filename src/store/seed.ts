@@ -2,6 +2,7 @@ import type { AnyBulkWriteOperation, Collection, Db, Document } from 'mongodb';
 import type { Fixture, FixtureLine } from '../contract/fixture.js';
 import { InconsistentStateError, registerLine, type Resource } from '../domain/index.js';
 import { collections, ensureIndexes, type LineDocument, type ResourceDocument } from './documents.js';
+import { markersNeedNoMigration } from './migrations.js';
 
 /**
  * `opensim seed`: loads a fixture (already validated by `parseFixture`, whose reference checks
@@ -44,6 +45,8 @@ export async function seedFixture(db: Db, fixture: Fixture): Promise<SeedSummary
   });
 
   await ensureIndexes(c);
+  // Seeded into an empty database, every line is this version's: nothing for the marker migration to mark.
+  if ((await c.lines.estimatedDocumentCount()) === 0) await markersNeedNoMigration(c, new Date().toISOString());
   const products = await upsert(
     c.products,
     fixture.products.map((product) => descriptive(product.productRef, product, ['monthlyPriceCents'])),

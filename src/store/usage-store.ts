@@ -1,8 +1,10 @@
 import { MongoBulkWriteError, type AnyBulkWriteOperation } from 'mongodb';
 import type { LineMonth, Month } from '../domain/index.js';
 import type { Collections, DeadLetterDocument, LineDocument, OutboxEntry } from './documents.js';
-import { writeLines } from './line-writes.js';
+import { writeLines, type LineWrite } from './line-writes.js';
 import { insertOnce } from './insert-once.js';
+import { outboxMarker, refOf, type MarkerRef } from './outbox-markers.js';
+import { groupCommit } from './group-commit.js';
 import { lineMonthKey, type LineMonthDocument, type UsageClaimDocument, type UsageCommit } from './monitoring-documents.js';
 
 /**
@@ -60,11 +62,11 @@ export async function settleAttempt(c: Collections, attempt: { id: string; count
   await insertOnce(c.usageAttempts, { _id: attempt.id, settledAt: attempt.at, counted: attempt.counted });
 }
 
-export type UsageLine = Pick<LineDocument, '_id' | 'version' | 'clientAccountId' | 'serviceRef' | 'line' | 'month' | 'usagePending' | 'usageNotice'>;
+export type UsageLine = Pick<LineDocument, '_id' | 'version' | 'clientAccountId' | 'serviceRef' | 'line' | 'month' | 'usagePending' | 'usageNotice' | 'outbox'>;
 
 export async function loadUsageLines(c: Collections, lineIds: readonly string[]): Promise<Map<string, UsageLine>> {
   const docs = await c.lines
-    .find({ _id: { $in: [...lineIds] } }, { projection: { version: 1, clientAccountId: 1, serviceRef: 1, line: 1, month: 1, usagePending: 1, usageNotice: 1 } })
+    .find({ _id: { $in: [...lineIds] } }, { projection: { version: 1, clientAccountId: 1, serviceRef: 1, line: 1, month: 1, usagePending: 1, usageNotice: 1, outbox: 1 } })
     .toArray();
   return new Map(docs.map((doc) => [doc._id, doc as UsageLine]));
 }
@@ -75,10 +77,15 @@ export async function loadArchivedMonths(c: Collections, keys: readonly string[]
   return new Map(docs.map((doc) => [doc._id, doc]));
 }
 
+/** A line written, with its whole pending outbox and the markers to remove once it is published. */
+export type CommittedLine = Pick<LineDocument, '_id' | 'outbox'> & { markers: MarkerRef[] };
+
 /** One line's usage commit: the new month record and notice, the usage ids counted, the events. */
 export interface LineUsageCommit {
   lineId: string;
   version: number;
+  /** The line as read with `version` (line-writes.ts). */
+  asRead: LineWrite['asRead'];
   month: LineMonth;
   usageNotice: LineDocument['usageNotice'];
   pending: UsageCommit;
@@ -90,14 +97,14 @@ export interface LineUsageCommit {
  * per line. A line written meanwhile by someone else (a plan change, another batch) is not
  * committed (`lost`) and is decided again. Returns the committed lines with their whole pending outbox.
  */
-export async function commitLineUsage(c: Collections, commits: readonly LineUsageCommit[], now: string): Promise<{ committed: Pick<LineDocument, '_id' | 'outbox'>[]; lost: string[] }> {
+export async function commitLineUsage(c: Collections, commits: readonly LineUsageCommit[], now: string): Promise<{ committed: CommittedLine[]; lost: string[] }> {
   const results = await writeLines(
     c,
-    commits.map((commit) => ({ lineId: commit.lineId, version: commit.version, set: { month: commit.month, usageNotice: commit.usageNotice }, push: { usagePending: commit.pending }, outbox: commit.outbox })),
+    commits.map((commit) => ({ lineId: commit.lineId, version: commit.version, asRead: commit.asRead, set: { month: commit.month, usageNotice: commit.usageNotice }, push: { usagePending: commit.pending }, outbox: commit.outbox })),
     now,
   );
   return {
-    committed: results.flatMap((r) => (r.status === 'committed' ? [{ _id: r.lineId, outbox: r.outbox }] : [])),
+    committed: results.flatMap((r) => (r.status === 'committed' ? [{ _id: r.lineId, outbox: r.outbox, markers: r.markers }] : [])),
     lost: results.filter((r) => r.status !== 'committed').map((r) => r.lineId),
   };
 }
@@ -114,8 +121,16 @@ export interface ArchiveUsageCommit {
   outbox: OutboxEntry[];
 }
 
-/** Returns whether this commit won. */
-export async function commitArchiveUsage(c: Collections, commit: ArchiveUsageCommit): Promise<boolean> {
+/** Returns whether this commit won, and the marker of its events (outbox-markers.ts) to remove once they are published. */
+export async function commitArchiveUsage(c: Collections, commit: ArchiveUsageCommit, now: string): Promise<{ won: boolean; markers: MarkerRef[] }> {
+  const marker = outboxMarker('lineMonths', commit.key, commit.outbox, now);
+  if (marker) await groupCommit(c).marks.submit(marker);
+  const won = await writeArchiveUsage(c, commit);
+  if (!won && marker) await groupCommit(c).unmarks.submit({ _id: marker._id });
+  return { won, markers: won ? refOf(marker) : [] };
+}
+
+async function writeArchiveUsage(c: Collections, commit: ArchiveUsageCommit): Promise<boolean> {
   if (commit.version === null) {
     try {
       await c.lineMonths.insertOne({

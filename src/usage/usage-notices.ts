@@ -4,11 +4,14 @@ import type { Role, RoleContext } from '../platform/role.js';
 import { dueUsageUpdated, type LineMonth } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import { publishOutboxes } from '../outbox/publish-outboxes.js';
-import type { LineDocument } from '../store/documents.js';
+import type { Collections, LineDocument } from '../store/documents.js';
 import { rereadWhileLost, writeLines, type LineWrite } from '../store/line-writes.js';
 import { lineMonthKey } from '../store/monitoring-documents.js';
+import { dueNoticeMarkers, settleNoticeMarkers } from '../store/notice-markers.js';
 
-type NoticeLine = Pick<LineDocument, '_id' | 'version' | 'month' | 'usageNotice'>;
+type NoticeLine = Pick<LineDocument, '_id' | 'version' | 'month' | 'usageNotice' | 'outbox'>;
+
+const PROJECTION = { version: 1, month: 1, usageNotice: 1, outbox: 1 } as const;
 
 /** Lines looked at per pass, at most: a pass that finds a full page runs again at once. */
 const PAGE = 500;
@@ -17,7 +20,8 @@ const PAGE = 500;
  * Sends the `usage.updated` that coalescing held back (usage-notice.ts), once due: the last
  * update of a line always goes out, at most one interval after the one before. Each send is a
  * version-guarded update of the line (the notice and the event in its outbox), like any other
- * change of the line; several processes may sweep, one wins each line.
+ * change of the line; several processes may sweep, one wins each line. The lines due are found
+ * by their markers (store/notice-markers.ts), not by a query over every line.
  */
 export class UsageNotices implements Role {
   readonly name = 'usage-notices';
@@ -57,38 +61,48 @@ export class UsageNotices implements Role {
     }, ms);
   }
 
-  /** One pass: returns how many lines were looked at. */
+  /** One pass: returns how many markers were looked at. */
   async sweep(): Promise<number> {
     const c = this.pipeline.collections;
     const now = this.pipeline.clock().toISOString();
-    const projection = { version: 1, month: 1, usageNotice: 1 };
-    let todo = (await c.lines.find({ 'usageNotice.dueAt': { $lte: now } }, { projection }).limit(PAGE).toArray()) as NoticeLine[];
-    const looked = todo.length;
-    const prefix = this.context.config.OPENSIM_SUBJECT_PREFIX;
-    await rereadWhileLost(`held-back usage.updated of ${looked} lines`, async () => {
+    // Markers first, then the lines: a marker may then be settled after this pass's own write of its line.
+    const markers = new Map((await dueNoticeMarkers(c, now, PAGE)).map((m) => [m._id, m]));
+    if (markers.size === 0) return 0;
+    let todo = await readLines(c, [...markers.keys()]);
+    // A marker of no line points at nothing (lines are never deleted: a database dropped under it).
+    await settleNoticeMarkers(c, [...markers.values()].filter((m) => !todo.some((line) => line._id === m._id)).map((marker) => ({ marker, dueAt: null })));
+    await rereadWhileLost(`held-back usage.updated of ${markers.size} lines`, async () => {
       const writes: LineWrite[] = [];
-      for (const line of todo) {
-        const notice = line.usageNotice ?? null;
-        // Sent meanwhile by another process (the line was written since the page was read).
-        if (!notice?.dueAt || notice.dueAt > now) continue;
-        // The held-back update of a month the line has left is built from that month's archive.
-        const record: LineMonth | null = line.month?.month !== notice.month ? ((await c.lineMonths.findOne({ _id: lineMonthKey(line._id, notice.month) }))?.record ?? null) : (line.month ?? null);
-        const decided = dueUsageUpdated(notice, record, now);
-        writes.push(
-          decided
-            ? { lineId: line._id, version: line.version, set: { usageNotice: decided.notice }, outbox: [toOutboxEntry(prefix, decided.event, now)] }
-            : // Nothing to build it from (its month's record is gone): drop the notice rather than retry forever.
-              { lineId: line._id, version: line.version, set: { usageNotice: { ...notice, dueAt: null } }, outbox: [] },
-        );
-      }
+      for (const line of todo) writes.push(await this.noticeWrite(c, line, now));
       const results = await writeLines(c, writes, now);
-      await publishOutboxes(this.context.connections.nats()?.jetstream(), c.lines, results.flatMap((r) => (r.status === 'committed' ? [{ _id: r.lineId, outbox: r.outbox }] : [])));
+      const committed = results.flatMap((r) => (r.status === 'committed' ? [r] : []));
+      await publishOutboxes(c, this.context.connections.nats()?.jetstream(), c.lines, committed.map((r) => ({ _id: r.lineId, outbox: r.outbox, markers: r.markers })));
+      await settleNoticeMarkers(c, committed.map((r) => ({ marker: markers.get(r.lineId)!, dueAt: dueAfter(writes.find((w) => w.lineId === r.lineId)!) })));
       const lost = results.filter((r) => r.status !== 'committed').map((r) => r.lineId);
-      if (lost.length === 0) return looked;
-      todo = (await c.lines.find({ _id: { $in: lost } }, { projection }).toArray()) as NoticeLine[];
+      if (lost.length === 0) return markers.size;
+      todo = await readLines(c, lost);
       return 'lost';
     });
-    return looked;
+    return markers.size;
+  }
+
+  /**
+   * The write of one line whose marker is due: its held-back update when due; otherwise the
+   * notice as it is (sent meanwhile by a usage write, or due later) — a write all the same,
+   * which fences the line before its marker is settled (store/notice-markers.ts).
+   */
+  private async noticeWrite(c: Collections, line: NoticeLine, now: string): Promise<LineWrite> {
+    const prefix = this.context.config.OPENSIM_SUBJECT_PREFIX;
+    const notice = line.usageNotice ?? null;
+    const base = { lineId: line._id, version: line.version, asRead: { outbox: line.outbox ?? [], noticeDueAt: notice?.dueAt ?? null } };
+    if (!notice?.dueAt || notice.dueAt > now) return { ...base, set: { usageNotice: notice }, outbox: [] };
+    // The held-back update of a month the line has left is built from that month's archive.
+    const record: LineMonth | null = line.month?.month !== notice.month ? ((await c.lineMonths.findOne({ _id: lineMonthKey(line._id, notice.month) }))?.record ?? null) : (line.month ?? null);
+    const decided = dueUsageUpdated(notice, record, now);
+    return decided
+      ? { ...base, set: { usageNotice: decided.notice }, outbox: [toOutboxEntry(prefix, decided.event, now)] }
+      : // Nothing to build it from (its month's record is gone): drop the notice rather than retry forever.
+        { ...base, set: { usageNotice: { ...notice, dueAt: null } }, outbox: [] };
   }
 
   async stop(): Promise<void> {
@@ -96,4 +110,13 @@ export class UsageNotices implements Role {
     clearTimeout(this.timer);
     await settlesWithin(this.running ?? Promise.resolve(), this.context.config.OPENSIM_SHUTDOWN_GRACE_MS);
   }
+}
+
+async function readLines(c: Collections, ids: readonly string[]): Promise<NoticeLine[]> {
+  return (await c.lines.find({ _id: { $in: [...ids] } }, { projection: PROJECTION }).toArray()) as NoticeLine[];
+}
+
+/** When the line's notice is due after the write (`null`: none held back). */
+function dueAfter(write: LineWrite): string | null {
+  return (write.set.usageNotice as { dueAt?: string | null } | null)?.dueAt ?? null;
 }

@@ -42,7 +42,7 @@ import {
 } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import { publishOutboxes } from '../outbox/publish-outboxes.js';
-import type { Collections, DeadLetterDocument, LineDocument } from '../store/documents.js';
+import type { Collections, DeadLetterDocument } from '../store/documents.js';
 import { rereadWhileLost } from '../store/line-writes.js';
 import { deadLetter, streamLetterId } from '../store/dead-letter.js';
 import type { References } from '../store/plan-change-store.js';
@@ -58,9 +58,11 @@ import {
   loadUsageLines,
   settleAttempt,
   settledClaims,
+  type CommittedLine,
   type LineUsageCommit,
   type UsageLine,
 } from '../store/usage-store.js';
+import type { MarkerRef } from '../store/outbox-markers.js';
 import type { LineMonthDocument, UsageCommit } from '../store/monitoring-documents.js';
 import type { JetStreamClient } from 'nats';
 import { failpoint } from '../runtime/failpoints.js';
@@ -117,8 +119,9 @@ interface Attempt {
   /** `usagePending` entries to pull once settled, per line and per archive. */
   pullFromLines: Map<string, Set<string>>;
   pullFromArchives: Map<string, Set<string>>;
-  committedLines: Pick<LineDocument, '_id' | 'outbox'>[];
-  committedArchives: string[];
+  committedLines: CommittedLine[];
+  /** The archives written, with the markers of their events (store/outbox-markers.ts). */
+  committedArchives: Map<string, MarkerRef[]>;
 }
 
 type Lap = (step: 'load' | 'decide' | 'commit') => void;
@@ -133,7 +136,7 @@ export async function writeUsageBatch(deps: UsageWriterDeps, messages: readonly 
   };
   const attempt: Attempt = {
     id: randomUUID(), now, resumed: new Set(), redelivered: false, oldest: Math.min(...messages.map((m) => m.receivedAt)), duplicates: 0,
-    counted: new Set(), rejected: new Map(), settleAlso: new Set(), pullFromLines: new Map(), pullFromArchives: new Map(), committedLines: [], committedArchives: [],
+    counted: new Set(), rejected: new Map(), settleAlso: new Set(), pullFromLines: new Map(), pullFromArchives: new Map(), committedLines: [], committedArchives: new Map(),
   };
   let todo = await claim(deps, attempt, messages);
   failpoint('usage:after-claims');
@@ -257,11 +260,12 @@ async function countOnArchive(deps: UsageWriterDeps, attempt: Attempt, group: Us
   const key = lineMonthKey(line._id, group[0]!.month);
   const pending: UsageCommit = { commit: `${attempt.id}:${line._id}`, usageIds: decided.recorded };
   const events: DomainEvent[] = [...decided.events, usageUpdated(decided.month, decided.lastUsageId!)];
-  const won = await commitArchiveUsage(deps.collections, { key, lineId: line._id, clientAccountId: line.clientAccountId, version: archive?.version ?? null, record: decided.month, pending, outbox: entries(deps.prefix, events, attempt.now) });
+  const commit = { key, lineId: line._id, clientAccountId: line.clientAccountId, version: archive?.version ?? null, record: decided.month, pending, outbox: entries(deps.prefix, events, attempt.now) };
+  const { won, markers } = await commitArchiveUsage(deps.collections, commit, attempt.now);
   if (!won) return group.filter((m) => decided.recorded.includes(m.record.usageId));
   decided.recorded.forEach((id) => attempt.counted.add(id));
   addTo(attempt.pullFromArchives, key, pending.commit);
-  attempt.committedArchives.push(key);
+  attempt.committedArchives.set(key, [...(attempt.committedArchives.get(key) ?? []), ...markers]);
   return [];
 }
 
@@ -277,7 +281,7 @@ async function decideOnLine(deps: UsageWriterDeps, attempt: Attempt, group: Usag
   const coalesced = coalesceUsageUpdated({ notice, current: { record: decided.month, lastUsageId: decided.lastUsageId }, closed: decided.closed, pendingRecord, now, intervalMs: deps.usageUpdatedIntervalMs });
   if (coalesced.notice?.dueAt) deps.onNoticeDue?.(coalesced.notice.dueAt);
   const pending: UsageCommit = { commit: `${attempt.id}:${line._id}`, usageIds: decided.recorded };
-  return { lineId: line._id, version: line.version, month: decided.month, usageNotice: coalesced.notice, pending, outbox: entries(deps.prefix, [...decided.events, ...coalesced.events], now) };
+  return { lineId: line._id, version: line.version, asRead: { outbox: line.outbox ?? [], noticeDueAt: notice?.dueAt ?? null }, month: decided.month, usageNotice: coalesced.notice, pending, outbox: entries(deps.prefix, [...decided.events, ...coalesced.events], now) };
 }
 
 /** The domain's decision for one record's group; its refusals are kept for the dead letters. */
@@ -303,10 +307,16 @@ async function settle(deps: UsageWriterDeps, attempt: Attempt): Promise<void> {
 async function publish(deps: UsageWriterDeps, attempt: Attempt): Promise<number> {
   const c = deps.collections;
   const js = deps.js();
-  const lineDocs = uniqueDocs([...attempt.committedLines, ...[...attempt.pullFromLines.keys()].map((_id) => ({ _id, outbox: [] }))]);
-  const published = await publishOutboxes(js, c.lines, lineDocs, (id) => pullOf(attempt.pullFromLines.get(id)));
-  const archiveDocs = await c.lineMonths.find({ _id: { $in: unique([...attempt.committedArchives, ...attempt.pullFromArchives.keys()]) } }, { projection: { outbox: 1 } }).toArray();
-  const publishedArchives = await publishOutboxes(js, c.lineMonths, archiveDocs, (id) => pullOf(attempt.pullFromArchives.get(id)));
+  const lineDocs = uniqueDocs([...attempt.committedLines, ...[...attempt.pullFromLines.keys()].map((_id) => ({ _id, outbox: [], markers: [] }))]);
+  const published = await publishOutboxes(c, js, c.lines, lineDocs, (id) => pullOf(attempt.pullFromLines.get(id)));
+  const archiveDocs = await c.lineMonths.find({ _id: { $in: unique([...attempt.committedArchives.keys(), ...attempt.pullFromArchives.keys()]) } }, { projection: { outbox: 1 } }).toArray();
+  const publishedArchives = await publishOutboxes(
+    c,
+    js,
+    c.lineMonths,
+    archiveDocs.map((doc) => ({ ...doc, markers: attempt.committedArchives.get(doc._id) ?? [] })),
+    (id) => pullOf(attempt.pullFromArchives.get(id)),
+  );
   return published.published + publishedArchives.published;
 }
 

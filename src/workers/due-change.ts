@@ -57,7 +57,7 @@ export async function processDueChange(deps: WorkerDeps, due: DueChange, now: In
     await Promise.all([
       projectResources(c, [lineDoc.line.activeResourceId, request.targetResourceId]),
       recordDecision(c, { requestId: request.requestId, clientAccountId, lineId: lineDoc._id, outcome, reason, eventId, decidedAt, effectiveAt, outbox: [] }),
-      deps.outbox.flushQuietly(c.lines, lineDoc._id, committed.outbox),
+      deps.outbox.flushQuietly(c.lines, lineDoc._id, committed.outbox, committed.markers),
     ]);
     await unmarkScheduled(c, due.requestId);
     return result.outcome === 'applied' ? { outcome: 'applied' } : { outcome: 'rejected', reason: result.reason };

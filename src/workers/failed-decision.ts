@@ -47,14 +47,14 @@ export async function decideFailed(deps: WorkerDeps, command: CommandJob, failur
     const decision: LineDecision = { requestId: request.requestId, clientAccountId: request.clientAccountId, outcome: 'failed', reason: failure.reason, eventId: event.id, decidedAt: now, ...(seq !== undefined ? { seq } : {}) };
     const base = { requestId: decision.requestId, clientAccountId: decision.clientAccountId, outcome: 'failed' as const, reason: failure.reason, eventId: event.id, decidedAt: now, ...(seq !== undefined ? { seq } : {}) };
     if (!lineDoc) {
-      await recordDecision(c, { ...base, lineId: null, outbox: [event] });
-      await deps.outbox.flushQuietly(c.requests, requestKey('plan-change', request.requestId));
+      const markers = await recordDecision(c, { ...base, lineId: null, outbox: [event] });
+      await deps.outbox.flushQuietly(c.requests, requestKey('plan-change', request.requestId), undefined, markers);
       return { verdict: 'failed', committedNow: true };
     }
     const committed = await commitOnLine(c, lineDoc, { decision, outbox: [event], now });
     if (committed.status !== 'committed') return 'lost';
     await recordDecision(c, { ...base, lineId: lineDoc._id, outbox: [] });
-    await deps.outbox.flushQuietly(c.lines, lineDoc._id, committed.outbox);
+    await deps.outbox.flushQuietly(c.lines, lineDoc._id, committed.outbox, committed.markers);
     return { verdict: 'failed', committedNow: true };
   });
 }

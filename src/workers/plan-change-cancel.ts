@@ -1,7 +1,7 @@
 import { cancelPlanChange, eventKeys, type Instant, type Service } from '../domain/index.js';
 import type { PlanChangeCancel } from '../contract/messages.js';
 import { DECIDED_REQUEST_IDS_KEPT, requestKey, type LineDecision, type RequestDocument } from '../store/documents.js';
-import { insertOnce } from '../store/insert-once.js';
+import { insertMarked } from '../store/marked-writes.js';
 import { rereadWhileLost, writeLine } from '../store/line-writes.js';
 import { commitOnLine, findDecision, projectResources, recordDecision } from '../store/plan-change-store.js';
 import { unmarkScheduled } from '../store/scheduled-markers.js';
@@ -28,8 +28,8 @@ export async function processPlanChangeCancel(deps: WorkerDeps, cancel: PlanChan
     const service = lineDoc ? ((await deps.references.services.getMany([lineDoc.serviceRef]))[0] ?? null) : null;
     const result = cancelPlanChange(cancel, { line: lineDoc?.line ?? null, service: service ? (toRecord(service) as Service) : null, decidedCancelIds: lineDoc?.decidedCancelIds ?? [] }, now);
     const pending = result.outcome === 'duplicate' ? [] : entries(deps.prefix, result.events, now);
-    const record = (outcome: 'applied' | 'rejected', reason: string | null, outbox: RequestDocument['outbox']) =>
-      insertOnce(c.requests, { _id: key, kind: 'plan-change-cancel', clientAccountId: cancel.clientAccountId, lineId, outcome, reason, eventId: eventKeys.planChangeCancel(cancel.cancelId, outcome), decidedAt: now, outbox });
+    const record = async (outcome: 'applied' | 'rejected', reason: string | null, outbox: RequestDocument['outbox']) =>
+      (await insertMarked(c, 'requests', { _id: key, kind: 'plan-change-cancel', clientAccountId: cancel.clientAccountId, lineId, outcome, reason, eventId: eventKeys.planChangeCancel(cancel.cancelId, outcome), decidedAt: now, outbox }, now)).markers;
     switch (result.outcome) {
       case 'duplicate':
         if (lineDoc) await deps.outbox.flushQuietly(c.lines, lineDoc._id);
@@ -43,7 +43,7 @@ export async function processPlanChangeCancel(deps: WorkerDeps, cancel: PlanChan
           projectResources(c, [result.released.resourceId]),
           recordDecision(c, { requestId: cancel.requestId, clientAccountId: decision.clientAccountId, lineId: lineDoc!._id, outcome: 'cancelled', reason: null, eventId: decision.eventId, decidedAt: now, effectiveAt: scheduled.effectiveAt, outbox: [] }),
           record('applied', null, []),
-          deps.outbox.flushQuietly(c.lines, lineDoc!._id, committed.outbox),
+          deps.outbox.flushQuietly(c.lines, lineDoc!._id, committed.outbox, committed.markers),
         ]);
         await unmarkScheduled(c, cancel.requestId);
         return { outcome: 'cancelled' };
@@ -51,14 +51,14 @@ export async function processPlanChangeCancel(deps: WorkerDeps, cancel: PlanChan
       case 'rejected': {
         if (!lineDoc) {
           // No line to decide on: the record is the commit point, with the refusal's event.
-          await record('rejected', result.reason, pending);
-          await deps.outbox.flushQuietly(c.requests, key);
+          const markers = await record('rejected', result.reason, pending);
+          await deps.outbox.flushQuietly(c.requests, key, undefined, markers);
           return { outcome: 'rejected', reason: result.reason };
         }
-        const written = await writeLine(c, { lineId: lineDoc._id, version: lineDoc.version, set: {}, push: { decidedCancelIds: { $each: [cancel.cancelId], $slice: -DECIDED_REQUEST_IDS_KEPT } }, outbox: pending }, now);
+        const written = await writeLine(c, { lineId: lineDoc._id, version: lineDoc.version, asRead: { outbox: lineDoc.outbox ?? [] }, set: {}, push: { decidedCancelIds: { $each: [cancel.cancelId], $slice: -DECIDED_REQUEST_IDS_KEPT } }, outbox: pending }, now);
         if (written.status !== 'committed') return 'lost';
         await record('rejected', result.reason, []);
-        await deps.outbox.flushQuietly(c.lines, lineDoc._id, written.outbox);
+        await deps.outbox.flushQuietly(c.lines, lineDoc._id, written.outbox, written.markers);
         return { outcome: 'rejected', reason: result.reason };
       }
       default: {

@@ -57,8 +57,8 @@ export async function processPlanChange(deps: WorkerDeps, request: PlanChangeReq
     };
     if (!lineDoc) {
       // No line to commit on (UNKNOWN_LINE): the decision record is the commit point.
-      await recordDecision(c, { ...record(decision, null), outbox: pending });
-      await deps.outbox.flushQuietly(c.requests, requestKey('plan-change', request.requestId));
+      const markers = await recordDecision(c, { ...record(decision, null), outbox: pending });
+      await deps.outbox.flushQuietly(c.requests, requestKey('plan-change', request.requestId), undefined, markers);
       return { outcome: 'rejected', reason: decision.reason! };
     }
     if (result.outcome === 'applied') {
@@ -76,7 +76,7 @@ export async function processPlanChange(deps: WorkerDeps, request: PlanChangeReq
     await Promise.all([
       result.outcome === 'applied' ? projectResources(c, [lineDoc.line.activeResourceId, result.line.activeResourceId]) : undefined,
       recordDecision(c, { ...record(decision, lineDoc._id), outbox: [] }),
-      deps.outbox.flushQuietly(c.lines, lineDoc._id, committed.outbox),
+      deps.outbox.flushQuietly(c.lines, lineDoc._id, committed.outbox, committed.markers),
     ]);
     return result.outcome === 'applied' ? { outcome: 'applied' } : { outcome: 'rejected', reason: result.reason };
   });
@@ -104,7 +104,7 @@ async function schedule(deps: WorkerDeps, lineDoc: LineDocument, request: PlanCh
   await Promise.all([
     projectResources(c, [scheduled.to.resourceId]),
     recordDecision(c, { ...record(decision, lineDoc._id), effectiveAt: scheduled.effectiveAt, outbox: [] }),
-    deps.outbox.flushQuietly(c.lines, lineDoc._id, committed.outbox),
+    deps.outbox.flushQuietly(c.lines, lineDoc._id, committed.outbox, committed.markers),
   ]);
   await deps.triggerDue?.(marker);
   return { outcome: 'scheduled' };

@@ -1,9 +1,10 @@
 import { orderResource, eventKeys, type Instant, type Product, type Resource, type Service } from '../domain/index.js';
 import type { ResourceOrder } from '../contract/messages.js';
 import { requestKey } from '../store/documents.js';
-import { insertOnce } from '../store/insert-once.js';
+import { appendResourceEvents, insertMarked } from '../store/marked-writes.js';
 import { toRecord } from '../store/to-record.js';
 import { entries, type Outcome, type WorkerDeps } from './plan-change.js';
+import type { MarkerRef } from '../store/outbox-markers.js';
 
 /**
  * One resource order. The resource and its `applied` event are one write (the resource
@@ -28,8 +29,8 @@ export async function processResourceOrder(deps: WorkerDeps, order: ResourceOrde
     product: toRecord(product) as Product | null,
     decidedOrderIds: [],
   });
-  const record = (outcome: 'applied' | 'rejected', reason: string | null, pending: ReturnType<typeof entries>) =>
-    insertOnce(c.requests, { _id: key, kind: 'resource-order', clientAccountId: order.clientAccountId, lineId: null, outcome, reason, eventId: eventKeys.resourceOrder(order.orderId, outcome), decidedAt: now, outbox: pending });
+  const record = async (outcome: 'applied' | 'rejected', reason: string | null, pending: ReturnType<typeof entries>) =>
+    (await insertMarked(c, 'requests', { _id: key, kind: 'resource-order', clientAccountId: order.clientAccountId, lineId: null, outcome, reason, eventId: eventKeys.resourceOrder(order.orderId, outcome), decidedAt: now, outbox: pending }, now)).markers;
 
   switch (result.outcome) {
     case 'duplicate':
@@ -39,22 +40,26 @@ export async function processResourceOrder(deps: WorkerDeps, order: ResourceOrde
       return { outcome: 'duplicate' };
     case 'applied': {
       const pending = entries(deps.prefix, result.events, now);
-      if (result.created) {
-        await c.resources.insertOne({ _id: result.resource.resourceId, ...result.resource, lineId: null, outbox: pending });
-      } else {
-        await c.resources.updateOne({ _id: result.resource.resourceId }, { $push: { outbox: { $each: pending } } });
-      }
+      const markers = result.created ? await createResource(c, result.resource, pending, now) : await appendResourceEvents(c, result.resource.resourceId, pending, now);
       await record('applied', null, []);
-      await outbox.flushQuietly(c.resources, order.resourceId);
+      await outbox.flushQuietly(c.resources, order.resourceId, undefined, markers);
       return { outcome: 'applied' };
     }
-    case 'rejected':
-      await record('rejected', result.reason, entries(deps.prefix, result.events, now));
-      await outbox.flushQuietly(c.requests, key);
+    case 'rejected': {
+      const markers = await record('rejected', result.reason, entries(deps.prefix, result.events, now));
+      await outbox.flushQuietly(c.requests, key, undefined, markers);
       return { outcome: 'rejected', reason: result.reason };
+    }
     default: {
       const unknown: never = result;
       throw new Error(`unknown outcome ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/** Created with its event; found there already (created meanwhile), the attempt fails and the retry decides on it. */
+async function createResource(c: WorkerDeps['collections'], resource: Resource, pending: ReturnType<typeof entries>, now: Instant): Promise<MarkerRef[]> {
+  const created = await insertMarked(c, 'resources', { _id: resource.resourceId, ...resource, lineId: null, outbox: pending }, now);
+  if (!created.inserted) throw new Error(`resource '${resource.resourceId}' was created meanwhile: decide again`);
+  return created.markers;
 }
