@@ -6,7 +6,7 @@ import type { CloudEvent } from '../contract/messages.js';
 import { decideAlert, type AlertTrigger } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import { rereadWhileLost, writeLine } from '../store/line-writes.js';
-import { ensureStreams } from '../messaging/streams.js';
+import { ensureStreams, streamLimitsOf } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import type { LineDocument } from '../store/documents.js';
 import { settlesWithin } from '../runtime/grace.js';
@@ -67,7 +67,7 @@ export class ThresholdAlerts implements Role {
     const { connections, logger } = this.context;
     const nc = await connections.natsReady;
     const jsm = await nc.jetstreamManager();
-    await ensureStreams(jsm, this.names);
+    await ensureStreams(jsm, this.names, streamLimitsOf(this.context.config));
     await ensureDurableConsumer(jsm, this.names.eventStream, {
       durable_name: ALERTS_CONSUMER,
       ack_policy: AckPolicy.Explicit,

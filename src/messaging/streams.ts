@@ -1,4 +1,5 @@
-import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type ServerInfo, type StreamConfig } from 'nats';
+import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type ServerInfo, type StreamConfig, type SubjectTransformConfig } from 'nats';
+import { commandTransform } from './command-layout.js';
 import type { Naming } from './subjects.js';
 import { isNotFound, JetStreamError, jetStreamErrorCode } from './jetstream-errors.js';
 
@@ -15,14 +16,21 @@ export interface StreamLimits {
   eventsMaxBytes: number;
   /** Replicas of every stream (OPENSIM_STREAM_REPLICAS); `auto`: see streamReplicas. */
   replicas: Replicas;
+  /**
+   * P (OPENSIM_PARTITIONS): a command stream created now stores commands under P intake
+   * partitions from its first message (command-layout.ts). Absent: created unpartitioned, as
+   * earlier versions did (the intake partitions it, and takes in what came before first).
+   */
+  commandPartitions?: number;
 }
 
 export type Replicas = number | 'auto';
 
 export const DEFAULT_STREAM_LIMITS: StreamLimits = { inboundMaxAgeMs: 168 * HOUR_MS, eventsMaxAgeMs: 72 * HOUR_MS, eventsMaxBytes: 4_096 * 2 ** 20, replicas: 'auto' };
 
-export function streamLimitsOf(config: { OPENSIM_INBOUND_MAX_AGE_HOURS: number; OPENSIM_EVENTS_MAX_AGE_HOURS: number; OPENSIM_EVENTS_MAX_MIB: number; OPENSIM_STREAM_REPLICAS?: Replicas }): StreamLimits {
+export function streamLimitsOf(config: { OPENSIM_INBOUND_MAX_AGE_HOURS: number; OPENSIM_EVENTS_MAX_AGE_HOURS: number; OPENSIM_EVENTS_MAX_MIB: number; OPENSIM_STREAM_REPLICAS?: Replicas; OPENSIM_PARTITIONS?: number }): StreamLimits {
   return {
+    ...(config.OPENSIM_PARTITIONS !== undefined ? { commandPartitions: config.OPENSIM_PARTITIONS } : {}),
     inboundMaxAgeMs: config.OPENSIM_INBOUND_MAX_AGE_HOURS * HOUR_MS,
     eventsMaxAgeMs: config.OPENSIM_EVENTS_MAX_AGE_HOURS * HOUR_MS,
     eventsMaxBytes: config.OPENSIM_EVENTS_MAX_MIB * 2 ** 20,
@@ -61,11 +69,20 @@ export interface WantedStream {
   maxBytes: number;
   /** Absent: `auto`. */
   replicas?: Replicas;
+  /** How a new stream rewrites subjects as it stores them (the command stream's partitions). */
+  transform?: SubjectTransformConfig;
 }
 
 export function wantedStreams(names: Naming, limits: StreamLimits): WantedStream[] {
   const streams: Omit<WantedStream, 'replicas'>[] = [
-    { name: names.commandStream, subjects: names.commandSubjects, retention: 'interest', maxAgeMs: limits.inboundMaxAgeMs, maxBytes: 0 },
+    {
+      name: names.commandStream,
+      subjects: names.commandSubjects,
+      retention: 'interest',
+      maxAgeMs: limits.inboundMaxAgeMs,
+      maxBytes: 0,
+      ...(limits.commandPartitions !== undefined ? { transform: commandTransform(names.prefix, limits.commandPartitions) } : {}),
+    },
     { name: names.usageStream, subjects: [names.usage], retention: 'interest', maxAgeMs: limits.inboundMaxAgeMs, maxBytes: 0 },
     { name: names.eventStream, subjects: names.eventSubjects, retention: 'limits', maxAgeMs: limits.eventsMaxAgeMs, maxBytes: limits.eventsMaxBytes },
     // Advisories are core NATS messages: kept in a stream, none is lost while no relay runs.
@@ -86,6 +103,7 @@ export function newStreamConfig(stream: WantedStream, replicas: number): Partial
     duplicate_window: Math.min(DUPLICATE_WINDOW_MS, stream.maxAgeMs) * 1_000_000,
     max_age: stream.maxAgeMs * 1_000_000,
     max_bytes: stream.maxBytes === 0 ? -1 : stream.maxBytes,
+    ...(stream.transform ? { subject_transform: stream.transform } : {}),
   };
 }
 

@@ -5,7 +5,7 @@ import type { Role, RoleContext } from '../platform/role.js';
 import type { Pipeline } from '../platform/pipeline.js';
 import { COMMAND_CONSUMER, naming, type Naming } from '../messaging/subjects.js';
 import { intakePartitions, LEGACY } from '../messaging/command-layout.js';
-import { ensureStreams } from '../messaging/streams.js';
+import { ensureStreams, streamLimitsOf } from '../messaging/streams.js';
 import { consumeUntilStopped } from '../messaging/durable-consumer.js';
 import { closeRedis, redisReady, transactionConnection, type RedisClient } from '../infra/redis.js';
 import { accountOf, partitionOf, type CommandJob } from '../queues/command-queues.js';
@@ -73,7 +73,7 @@ export class CommandIntake implements Role {
     const { connections, config } = this.context;
     const nc = await connections.natsReady;
     const jsm = await nc.jetstreamManager();
-    await ensureStreams(jsm, this.names);
+    await ensureStreams(jsm, this.names, streamLimitsOf(this.context.config));
     if (!this.tx) {
       this.tx = transactionConnection(connections.redis);
       this.tx.on('error', (err) => this.context.logger.debug({ err, service: 'redis' }, 'intake coordination connection error'));

@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg, type JetStreamManager, type StoredMsg } from 'nats';
 import type { Pipeline } from '../platform/pipeline.js';
 import type { Role, RoleContext } from '../platform/role.js';
-import { ensureStreams, isNotFound } from '../messaging/streams.js';
+import { ensureStreams, isNotFound, streamLimitsOf } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import { givenUpVerdict } from '../producers/given-up.js';
 import { intakeCoordinationKeys, intakeKeys } from '../queues/intake-keys.js';
@@ -52,7 +52,7 @@ export class MaxDeliveriesCollector implements Role {
   private async run(): Promise<void> {
     const nc = await this.context.connections.natsReady;
     const jsm = await nc.jetstreamManager();
-    await ensureStreams(jsm, this.names);
+    await ensureStreams(jsm, this.names, streamLimitsOf(this.context.config));
     await ensureDurableConsumer(jsm, this.names.advisoryStream, { durable_name: ADVISORY_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 60_000_000_000 }, this.context.logger);
     if (this.stopped) return;
     const consumer = await nc.jetstream().consumers.get(this.names.advisoryStream, ADVISORY_CONSUMER);

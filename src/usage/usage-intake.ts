@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
 import type { Pipeline } from '../platform/pipeline.js';
 import type { Role, RoleContext } from '../platform/role.js';
-import { ensureStreams } from '../messaging/streams.js';
+import { ensureStreams, streamLimitsOf } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import { deadLetter, streamLetterId } from '../store/dead-letter.js';
 import type { DeadLetterDocument } from '../store/documents.js';
@@ -59,7 +59,7 @@ export class UsageIntake implements Role {
     const { connections, config, logger } = this.context;
     const nc = await connections.natsReady;
     const jsm = await nc.jetstreamManager();
-    await ensureStreams(jsm, this.names);
+    await ensureStreams(jsm, this.names, streamLimitsOf(this.context.config));
     const consumerConfig = await ensureDurableConsumer(jsm, this.names.usageStream, {
       durable_name: USAGE_CONSUMER,
       ack_policy: AckPolicy.Explicit,

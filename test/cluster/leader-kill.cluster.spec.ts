@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { connect, headers, type JetStreamManager, type NatsConnection } from 'nats';
 import { afterAll, describe, expect, it } from 'vitest';
 import { natsServers } from '../../src/infra/nats-options.js';
@@ -91,6 +93,13 @@ describe('NATS cluster: the command stream leader killed mid-burst', () => {
         `new command stream leader ${newLeader} after ${electionMs} ms; upstream publishes retried ${retried}; process reconnections ${reconnects.join(', ')}; ` +
         `verdict ${JSON.stringify(verdict.requests)} usage ${JSON.stringify(verdict.usage)} lines out of order ${verdict.linesOutOfOrder}`,
     );
+    if (verdict.problems.length > 0) {
+      // What the processes said, for the one who reads the failure.
+      const dir = resolve(import.meta.dirname, '../../test-artifacts/leader-kill');
+      mkdirSync(dir, { recursive: true });
+      processes.forEach((p, i) => writeFileSync(resolve(dir, `${env.OPENSIM_SUBJECT_PREFIX}-p${i}.log`), p.logs.map((l) => JSON.stringify(l)).join('\n')));
+      console.info(`process logs in ${dir}`);
+    }
     expect(newLeader).not.toBe(leaders[names.commandStream]);
     expect(verdict.problems, 'first problems found').toEqual([]);
     expect(clean(verdict)).toBe(true);

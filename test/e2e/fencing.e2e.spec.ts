@@ -5,7 +5,7 @@ import { allRoles } from '../../src/app/roles.js';
 import { startSystem } from '../../src/app/system.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { CloudEvent } from '../../src/contract/messages.js';
-import { COMMAND_CONSUMER } from '../../src/producers/command-intake.js';
+import { partitionOf } from '../../src/queues/command-queues.js';
 import { intakePartition } from '../../src/messaging/command-layout.js';
 import { naming } from '../../src/messaging/subjects.js';
 import { USAGE_CONSUMER } from '../../src/usage/usage-intake.js';
@@ -59,13 +59,12 @@ describe('fencing: a process that wakes after losing its lease or lock changes n
     client = await PipelineClient.open(env);
     await client.seed(fleet(ACC, 4));
     await client.ensureStreams();
-    // An earlier version's single intake created its consumer, with other settings (ack wait 60 s,
-    // 1000 in flight), and the commands below are stored unpartitioned: they are taken in first.
+    // An earlier deployment created the account's partition consumer with other settings: ack wait 60 s, 1000 in flight.
     const names = naming(client.prefix);
     const jsm = await client.nc.jetstreamManager();
     await jsm.consumers.add(names.commandStream, {
-      durable_name: COMMAND_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All,
-      filter_subjects: [names.planChangeCommands, names.resourceOrderCommands], max_ack_pending: 1000, ack_wait: 60_000_000_000, max_deliver: 20,
+      durable_name: client.intakeConsumer(ACC), ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All,
+      filter_subjects: [`${client.prefix}.cmd.4.${partitionOf(ACC, 4)}.>`], max_ack_pending: 1000, ack_wait: 60_000_000_000, max_deliver: 20,
     });
     // q1 moves line 0 to its 5 GiB resource; three other lines' changes follow it in the stream.
     await client.planChange(change('q1', 0, 'FPC367678-0', 0));

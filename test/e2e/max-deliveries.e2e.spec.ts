@@ -40,7 +40,7 @@ describe('JetStream max deliveries', () => {
     const letter = await client.db.collection('deadLetters').findOne({ _id: `${stream}:1` as never });
     expect(letter).toMatchObject({ reason: 'MAX_DELIVERIES', kind: 'plan-change', requestId: 'poison-1', clientAccountId: ACC, attempts: 2, subject: `${client.prefix}.cmd.plan-change.${ACC}`, headers: { 'Nats-Msg-Id': 'poison-1' } });
     expect(JSON.parse(letter!.payload as string)).toEqual(body);
-    expect(letter!.lastError).toMatch(/gave up after 2 deliveries to consumer 'command-intake'/);
+    expect(letter!.lastError).toMatch(new RegExp(`gave up after 2 deliveries to consumer '${client.intakeConsumer(ACC)}'`));
     expect((await client.db.collection('lines').findOne({ _id: `${ACC}-L0` as never }))!.version).toBe(0);
     await eventually(async () => (await client!.db.collection('deadLetters').findOne({ _id: `${stream}:1` as never }))!.outbox.length === 0);
 

@@ -6,7 +6,9 @@ import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { partitioningKey } from '../../src/queues/partitioning.js';
 import { intakeCoordinationKeys } from '../../src/queues/intake-keys.js';
-import { naming } from '../../src/messaging/subjects.js';
+import { COMMAND_CONSUMER, naming } from '../../src/messaging/subjects.js';
+import { ensureStreams } from '../../src/messaging/streams.js';
+import { AckPolicy, DeliverPolicy } from 'nats';
 import { partitionOf } from '../../src/queues/command-queues.js';
 import { eventually } from '../support/opensim-process.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
@@ -95,5 +97,35 @@ describe('a change of the partition count', () => {
     // The drained layout is gone: its consumers deleted, the list holds 8 alone.
     await eventually(async () => (await jsm.consumers.list(naming(client!.prefix).commandStream).next()).every((c) => !c.name.startsWith('command-intake-4-')), 20_000);
     expect(await client.redis.lrange(intakeCoordinationKeys(client.prefix).layouts, 0, -1)).toEqual(['8']);
+  }, 120_000);
+  it('given commands stored unpartitioned by an earlier version with a single intake, when the system starts partitioned, then the rest are taken in before the commands stored under the partitions, in publish order', async () => {
+    const accounts = ['LA', 'LB', 'LC', 'LD'];
+    const env = isolatedEnv({ OPENSIM_PARTITIONS: '4' });
+    client = await PipelineClient.open(env);
+    for (const a of accounts) await client.seed(fleet(a, 1));
+    const toggle = (a: string, r: number) => ({
+      requestId: `${a}-${r}`, clientAccountId: a, serviceRef: `SVC-${a}`, lineId: `${a}-L0`,
+      targetResourceId: r % 2 === 0 ? `${a}-L0-FPC367678-0` : `${a}-L0-R20`, requestedAt: new Date(Date.UTC(2026, 10, 15, 9, r)).toISOString(),
+    });
+    // The earlier version: an unpartitioned stream, its single intake's consumer.
+    const names = naming(client.prefix);
+    const jsm = await client.nc.jetstreamManager();
+    await ensureStreams(jsm, names);
+    await jsm.consumers.add(names.commandStream, { durable_name: COMMAND_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subjects: names.commandSubjects, ack_wait: 30e9, max_deliver: 20 });
+    for (let r = 0; r < 4; r++) for (const a of accounts) await client.planChange(toggle(a, r));
+    expect((await jsm.streams.getMessage(names.commandStream, { seq: 1 })).subject).toBe(`${client.prefix}.cmd.plan-change.LA`);
+
+    systems.push(await startInProcess(env));
+    for (let r = 4; r < 8; r++) for (const a of accounts) await client.planChange(toggle(a, r));
+    const isOutcome = (e: { type: string }) => e.type.startsWith('opensim.plan-change.');
+    await client.waitForEvents(isOutcome, accounts.length * 8, 60_000);
+    expect(client.events.filter(isOutcome).filter((e) => e.type !== 'opensim.plan-change.applied').map((e) => [e.data.requestId, e.data.reason])).toEqual([]);
+    for (const a of accounts) {
+      const line = await client.db.collection('lines').findOne({ _id: `${a}-L0` as never });
+      expect(line!.decidedRequestIds).toEqual(Array.from({ length: 8 }, (_, r) => `${a}-${r}`));
+    }
+    // The single intake's consumer is deleted once its messages are all taken in; only the partitions' remain.
+    await eventually(async () => (await jsm.consumers.list(names.commandStream).next()).every((c) => c.name !== COMMAND_CONSUMER), 20_000);
+    expect(await client.redis.lrange(intakeCoordinationKeys(client.prefix).layouts, 0, -1)).toEqual(['4']);
   }, 120_000);
 });

@@ -99,9 +99,10 @@ export class PipelineClient {
     await this.publish(`cmd.plan-change.${String(body.clientAccountId)}`, body, msgId ?? undefined);
   }
 
+  /** The streams as the system creates them (the command stream partitioned by OPENSIM_PARTITIONS). */
   async ensureStreams(): Promise<void> {
-    const { ensureStreams } = await import('../../src/messaging/streams.js');
-    await ensureStreams(await this.nc.jetstreamManager(), naming(this.prefix));
+    const { ensureStreams, streamLimitsOf } = await import('../../src/messaging/streams.js');
+    await ensureStreams(await this.nc.jetstreamManager(), naming(this.prefix), streamLimitsOf(this.config));
   }
 
   eventsOf(type: string, predicate: (e: CloudEvent) => boolean = () => true): CloudEvent[] {
