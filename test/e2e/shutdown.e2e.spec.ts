@@ -110,6 +110,13 @@ describe('graceful shutdown', () => {
     const first = spawnOpensim(['start'], env);
     processes.push(first);
     await first.waitForLog((l) => l.msg === 'intake partition taken');
+    if (rolling) {
+      // Started before the burst, so that the burst is still being published when SIGTERM comes:
+      // it takes its share of the partitions as the first gives them back, and the rest when the first lets go.
+      const next = spawnOpensim(['start'], env);
+      processes.push(next);
+      await next.waitForLog((l) => l.msg === 'intake partition taken', 30_000);
+    }
 
     // The burst: round by round, so each line's requests reach the stream in order, at about
     // 250 a second, so that it is still being published when SIGTERM comes and after the restart.
@@ -128,12 +135,6 @@ describe('graceful shutdown', () => {
 
     // SIGTERM once a tenth of the outcomes are out: the burst is still being published and processed.
     while (outcomeIds(client).size < TOTAL / 10) await new Promise((r) => setTimeout(r, 20));
-    if (rolling) {
-      const next = spawnOpensim(['start'], env);
-      processes.push(next);
-      // It takes its share of the partitions as the first gives them back, and the rest when the first lets go.
-      await next.waitForLog((l) => l.msg === 'intake partition taken');
-    }
     const atSignal = outcomeIds(client).size;
     const publishedAtSignal = published;
     const signalled = Date.now();
