@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'dist-test-*/', 'coverage/', '.services/', 'tools/**/target/', 'bench/results/'] },
+  { ignores: ['node_modules/', 'dist/', 'dist-test-*/', 'coverage/', '.services/', 'tools/**/target/', 'bench/results/', '.scratch/', 'test-artifacts/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -19,6 +19,23 @@ const change = (requestId: string, target: string, minute: number) => ({
   requestId, clientAccountId: ACC, serviceRef: `SVC-${ACC}`, lineId: `${ACC}-L0`, targetResourceId: `${ACC}-L0-${target}`, requestedAt: new Date(Date.UTC(2026, 10, 15, 9, minute)).toISOString(),
 });
 
+/** Request r of an account's line: alternately to the spare and back, so each is valid only after the one before. */
+const toggle = (a: string, r: number) => ({
+  requestId: `${a}-${r}`, clientAccountId: a, serviceRef: `SVC-${a}`, lineId: `${a}-L0`,
+  targetResourceId: r % 2 === 0 ? `${a}-L0-FPC367678-0` : `${a}-L0-R20`, requestedAt: new Date(Date.UTC(2026, 10, 15, 9, r)).toISOString(),
+});
+
+/** Every request applied, and each line's decisions in publish order. */
+async function expectAppliedInPublishOrder(client: PipelineClient, accounts: string[], rounds: number): Promise<void> {
+  const isOutcome = (e: { type: string }) => e.type.startsWith('opensim.plan-change.');
+  await client.waitForEvents(isOutcome, accounts.length * rounds, 60_000);
+  expect(client.events.filter(isOutcome).filter((e) => e.type !== 'opensim.plan-change.applied').map((e) => [e.data.requestId, e.data.reason])).toEqual([]);
+  for (const a of accounts) {
+    const line = await client.db.collection('lines').findOne({ _id: `${a}-L0` as never });
+    expect(line!.decidedRequestIds).toEqual(Array.from({ length: rounds }, (_, r) => `${a}-${r}`));
+  }
+}
+
 describe('a change of the partition count', () => {
   let client: PipelineClient | undefined;
   const systems: RunningSystem[] = [];
@@ -60,6 +77,7 @@ describe('a change of the partition count', () => {
     await oldQueue.close();
     await newQueue.close();
   }, 90_000);
+
   it('given commands stored under 4 intake partitions and not taken in, when the system starts with 8, then they are taken in before the commands stored under 8, and every line changes in publish order', async () => {
     const accounts = ['PA', 'PB', 'PC', 'PD', 'PE', 'PF'];
     const env4 = isolatedEnv({ OPENSIM_PARTITIONS: '4' });
@@ -69,11 +87,6 @@ describe('a change of the partition count', () => {
     for (const a of accounts) await client.seed(fleet(a, 1));
     // A deployment with 4 partitions ran (the stream is partitioned by 4), then stopped.
     await (await startInProcess(env4)).stop();
-    const toggle = (a: string, r: number) => ({
-      requestId: `${a}-${r}`, clientAccountId: a, serviceRef: `SVC-${a}`, lineId: `${a}-L0`,
-      // Alternately to the spare and back: each is valid only after the one before.
-      targetResourceId: r % 2 === 0 ? `${a}-L0-FPC367678-0` : `${a}-L0-R20`, requestedAt: new Date(Date.UTC(2026, 10, 15, 9, r)).toISOString(),
-    });
     for (let r = 0; r < 4; r++) for (const a of accounts) await client.planChange(toggle(a, r));
     const jsm = await client.nc.jetstreamManager();
     const stored = await jsm.streams.getMessage(naming(client.prefix).commandStream, { seq: 1 });
@@ -87,26 +100,17 @@ describe('a change of the partition count', () => {
     // Now 8 partitions: the stream stores the next commands under 8, while those under 4 still wait.
     systems.push(await startInProcess({ ...env4, OPENSIM_PARTITIONS: '8' }));
     for (let r = 4; r < 8; r++) for (const a of accounts) await client.planChange(toggle(a, r));
-    const isOutcome = (e: { type: string }) => e.type.startsWith('opensim.plan-change.');
-    await client.waitForEvents(isOutcome, accounts.length * 8, 60_000);
-    expect(client.events.filter(isOutcome).filter((e) => e.type !== 'opensim.plan-change.applied').map((e) => [e.data.requestId, e.data.reason])).toEqual([]);
-    for (const a of accounts) {
-      const line = await client.db.collection('lines').findOne({ _id: `${a}-L0` as never });
-      expect(line!.decidedRequestIds).toEqual(Array.from({ length: 8 }, (_, r) => `${a}-${r}`));
-    }
+    await expectAppliedInPublishOrder(client, accounts, 8);
     // The drained layout is gone: its consumers deleted, the list holds 8 alone.
     await eventually(async () => (await jsm.consumers.list(naming(client!.prefix).commandStream).next()).every((c) => !c.name.startsWith('command-intake-4-')), 20_000);
     expect(await client.redis.lrange(intakeCoordinationKeys(client.prefix).layouts, 0, -1)).toEqual(['8']);
   }, 120_000);
+
   it('given commands stored unpartitioned by an earlier version with a single intake, when the system starts partitioned, then the rest are taken in before the commands stored under the partitions, in publish order', async () => {
     const accounts = ['LA', 'LB', 'LC', 'LD'];
     const env = isolatedEnv({ OPENSIM_PARTITIONS: '4' });
     client = await PipelineClient.open(env);
     for (const a of accounts) await client.seed(fleet(a, 1));
-    const toggle = (a: string, r: number) => ({
-      requestId: `${a}-${r}`, clientAccountId: a, serviceRef: `SVC-${a}`, lineId: `${a}-L0`,
-      targetResourceId: r % 2 === 0 ? `${a}-L0-FPC367678-0` : `${a}-L0-R20`, requestedAt: new Date(Date.UTC(2026, 10, 15, 9, r)).toISOString(),
-    });
     // The earlier version: an unpartitioned stream, its single intake's consumer.
     const names = naming(client.prefix);
     const jsm = await client.nc.jetstreamManager();
@@ -117,13 +121,7 @@ describe('a change of the partition count', () => {
 
     systems.push(await startInProcess(env));
     for (let r = 4; r < 8; r++) for (const a of accounts) await client.planChange(toggle(a, r));
-    const isOutcome = (e: { type: string }) => e.type.startsWith('opensim.plan-change.');
-    await client.waitForEvents(isOutcome, accounts.length * 8, 60_000);
-    expect(client.events.filter(isOutcome).filter((e) => e.type !== 'opensim.plan-change.applied').map((e) => [e.data.requestId, e.data.reason])).toEqual([]);
-    for (const a of accounts) {
-      const line = await client.db.collection('lines').findOne({ _id: `${a}-L0` as never });
-      expect(line!.decidedRequestIds).toEqual(Array.from({ length: 8 }, (_, r) => `${a}-${r}`));
-    }
+    await expectAppliedInPublishOrder(client, accounts, 8);
     // The single intake's consumer is deleted once its messages are all taken in; only the partitions' remain.
     await eventually(async () => (await jsm.consumers.list(names.commandStream).next()).every((c) => c.name !== COMMAND_CONSUMER), 20_000);
     expect(await client.redis.lrange(intakeCoordinationKeys(client.prefix).layouts, 0, -1)).toEqual(['4']);
