@@ -29,6 +29,16 @@ const ref = (path: string) => ({ $ref: `#/${path}` });
 const ACCOUNT_PARAMETER = { description: 'The client account (tenant): `^[A-Za-z0-9_-]{1,64}$`. Equals the `clientAccountId` of the body.' };
 const LINE_PARAMETER = { description: 'The line: `^[A-Za-z0-9_-]{1,64}$`. Equals the `lineId` of the event data.' };
 
+/** W3C trace context headers (README, "Tracing"): read from commands, set on events, while the service traces. */
+const TRACE_HEADERS_IN = {
+  traceparent: { type: 'string', description: 'Optional, W3C trace context: the intake continues this trace while the service traces (OTEL_* variables); the outcome event carries the same trace id.' },
+  tracestate: { type: 'string', description: 'Optional, W3C tracestate, carried along with traceparent.' },
+};
+const TRACE_HEADERS_OUT = {
+  traceparent: { type: 'string', description: "While the service traces (OTEL_* variables): the W3C trace context the event was decided in, equal to the CloudEvent's traceparent attribute." },
+  tracestate: { type: 'string', description: "With traceparent, when the trace has a tracestate: equal to the CloudEvent's tracestate attribute." },
+};
+
 interface InboundSpec {
   name: string;
   channel: string;
@@ -141,6 +151,8 @@ function inboundMessage(spec: InboundSpec): Json {
       properties: {
         'Nats-Msg-Id': { type: 'string', description: `Set by the publisher to the body's \`${spec.idField}\`: JetStream drops duplicates. A message republished by \`opensim dlq retry\` carries \`retry:<dead letter id>:<n>\` instead.` },
         'Opensim-Retry-Of': { type: 'string', description: 'Only on a message republished by `opensim dlq retry`: the id of the dead letter it came from. The body is the original, byte for byte.' },
+        // Commands only: usage records are taken in by batch, and continue no trace.
+        ...(spec.name === 'UsageRecord' ? {} : TRACE_HEADERS_IN),
       },
       required: ['Nats-Msg-Id'],
     },
@@ -242,7 +254,7 @@ export function buildAsyncApi(): Json {
         ...queries.schemas,
         CloudEventHeaders: {
           type: 'object',
-          properties: { 'Nats-Msg-Id': { type: 'string', description: "The CloudEvent's id: JetStream and consumers deduplicate on it." } },
+          properties: { 'Nats-Msg-Id': { type: 'string', description: "The CloudEvent's id: JetStream and consumers deduplicate on it." }, ...TRACE_HEADERS_OUT },
           required: ['Nats-Msg-Id'],
         },
       },

@@ -13,6 +13,8 @@ const LAYERS: Record<string, number> = {
   runtime: 2,
   config: 2,
   logging: 2,
+  // Spans over the OpenTelemetry API, and the SDK started by the entry points: below every adapter that traces.
+  tracing: 2,
   store: 3,
   infra: 3,
   metrics: 4,

@@ -1,7 +1,8 @@
 /**
  * Entry point of the compiled build (`npm run build`, then `node dist/cli/run.js start`): what
  * the container image and the benchmark run. `bin/opensim.mjs` runs the same sources through tsx.
+ * The command line is imported after tracing starts (traced.ts).
  */
-import { main } from './main.js';
+import { traced } from './traced.js';
 
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await traced(async () => (await import('./main.js')).main, process.argv.slice(2));

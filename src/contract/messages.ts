@@ -81,6 +81,13 @@ export const cloudEventSchema = z
     subject: z.string().min(1),
     datacontenttype: z.literal('application/json'),
     data: z.record(z.string(), z.unknown()),
+    // CloudEvents' distributed-tracing extension: set while tracing is on (README, "Tracing").
+    traceparent: z
+      .string()
+      .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
+      .optional()
+      .meta({ description: 'CloudEvents distributed-tracing extension: the W3C trace context in which the event was decided, present while the service traces (OTEL_* variables). The same value travels as the NATS header traceparent.' }),
+    tracestate: z.string().optional().meta({ description: 'CloudEvents distributed-tracing extension: the W3C tracestate that came with the trace, when there was one (also the NATS header tracestate).' }),
   })
   .meta({ title: 'CloudEvent' });
 export type CloudEvent<T = Record<string, unknown>> = Omit<z.infer<typeof cloudEventSchema>, 'data'> & { data: T };

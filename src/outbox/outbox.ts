@@ -7,6 +7,7 @@ import type { MarkerRef } from '../store/outbox-markers.js';
 import { failpoint } from '../runtime/failpoints.js';
 import { sweepMarked } from './outbox-sweep.js';
 import { RecentlyPublished } from './recently-published.js';
+import { inPublishSpan, publishOptions } from '../tracing/message-trace.js';
 
 type WithOutbox = Document & { _id: string; outbox?: OutboxEntry[] };
 
@@ -50,7 +51,7 @@ export class OutboxPublisher {
     const pending = all.filter((entry) => !this.recent.has(entry.id));
     if (pending.length > 0) failpoint('relay:before-publish');
     // Sent in order on one connection, so JetStream stores them in order; the acks are awaited together.
-    const acks = await Promise.allSettled(pending.map((entry) => js.publish(entry.subject, JSON.stringify(entry.event), { msgID: entry.id })));
+    const acks = await inPublishSpan(pending, () => Promise.allSettled(pending.map((entry) => js.publish(entry.subject, JSON.stringify(entry.event), publishOptions(entry)))));
     const published = pending.filter((_, k) => acks[k]!.status === 'fulfilled').map((entry) => entry.id);
     this.recent.add(published);
     if (published.length > 0) this.pulls.add(collection, id, published);
@@ -70,7 +71,7 @@ export class OutboxPublisher {
     const js = this.js();
     if (!js) return false;
     try {
-      await js.publish(entry.subject, JSON.stringify(entry.event), { msgID: entry.id });
+      await inPublishSpan([entry], () => js.publish(entry.subject, JSON.stringify(entry.event), publishOptions(entry)));
       return true;
     } catch (err) {
       this.logger.warn({ err, eventId: entry.id }, 'event not published now; its dead letter will carry it');

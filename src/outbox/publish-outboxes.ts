@@ -3,6 +3,7 @@ import type { JetStreamClient } from 'nats';
 import type { Collections, OutboxEntry } from '../store/documents.js';
 import { groupCommit } from '../store/group-commit.js';
 import type { MarkerRef } from '../store/outbox-markers.js';
+import { publishOptions } from '../tracing/message-trace.js';
 
 /** A document's pending outbox, and the markers (store/outbox-markers.ts) of the writes that appended it. */
 type WithOutbox = Document & { _id: string; outbox?: OutboxEntry[]; markers?: readonly MarkerRef[] };
@@ -27,7 +28,7 @@ export async function publishOutboxes<T extends WithOutbox>(
   const sends = docs.map((doc) => ({
     id: doc._id,
     entries: js ? (doc.outbox ?? []) : [],
-    acks: js ? (doc.outbox ?? []).map((entry) => js.publish(entry.subject, JSON.stringify(entry.event), { msgID: entry.id })) : [],
+    acks: js ? (doc.outbox ?? []).map((entry) => js.publish(entry.subject, JSON.stringify(entry.event), publishOptions(entry))) : [],
   }));
   let published = 0;
   let failed = 0;

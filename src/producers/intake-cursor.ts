@@ -3,6 +3,7 @@ import type { IntakeKeys } from '../queues/intake-keys.js';
 import type { Redis } from 'ioredis';
 import type { RedisClient } from '../infra/redis.js';
 import { commandJobId, commandQueueName, type CommandJob } from '../queues/command-queues.js';
+import { jobTraceOptions } from '../tracing/job-telemetry.js';
 
 /** Finished jobs kept for inspection; the durable memory of decisions is in MongoDB, not here. */
 const KEEP_COMPLETED = { age: 24 * 3600, count: 10_000 };
@@ -98,7 +99,8 @@ export class IntakeCursor {
       token,
       (multi) => {
         for (const { queue, job, jobId } of placed) {
-          void new Job(queue, job.kind, job, { jobId, removeOnComplete: KEEP_COMPLETED, removeOnFail: false }, jobId).addJob(multi as never);
+          // The trace in BullMQ's own option too: its worker telemetry starts the job's span from it.
+          void new Job(queue, job.kind, job, { jobId, removeOnComplete: KEEP_COMPLETED, removeOnFail: false, ...jobTraceOptions(job) }, jobId).addJob(multi as never);
         }
         const keys = [this.keys.cursor, this.keys.attempts, ...placed.map(({ queue, jobId }) => queue.toKey(jobId))];
         multi.eval(ADVANCE, keys.length, ...keys, String(expected), String(last), ...taken.map((t) => String(t.seq)));

@@ -9,7 +9,7 @@ import { ackWaitMs, ensureDurableConsumer, stopConsuming } from '../messaging/du
 import { redisReady, resyncTransactionConnection, transactionConnection, closeRedis, type RedisClient } from '../infra/redis.js';
 import { insertOnce } from '../store/insert-once.js';
 import { failpoint } from '../runtime/failpoints.js';
-import { messageIdOf, type CommandJob } from '../queues/command-queues.js';
+import { accountOf, messageIdOf, type CommandJob } from '../queues/command-queues.js';
 import { intakeKeys } from '../queues/intake-keys.js';
 import { backoffMs } from '../runtime/retry.js';
 import { givenUpVerdict } from './given-up.js';
@@ -17,6 +17,7 @@ import { IntakeCursor, type TakenIn } from './intake-cursor.js';
 import { IntakeLease } from './intake-lease.js';
 import { invalidPayloadLetter, streamLetterId, type RawMessage } from './invalid-payload.js';
 import { parseCommand } from './parse-command.js';
+import { IntakeSpans } from '../tracing/intake-spans.js';
 
 /** Messages taken in together, in one Redis transaction, at most. */
 const BATCH = 64;
@@ -291,12 +292,19 @@ export class PartitionIntake {
       if (attempts > 1) batch = [first];
       if (attempts > config.OPENSIM_INTAKE_MAX_DELIVER) return this.giveUp(token, at, first, attempts - 1);
     }
-    const taken = await this.retried(() => this.parse(batch));
-    for (const t of taken) if (t.job) failpoint('intake:before-enqueue', messageIdOf(t.job));
-    await this.commit(token, at, taken);
-    this.takenIn += taken.length;
-    this.passed(batch);
-    return batch.at(-1)!.seq;
+    const spans = new IntakeSpans(batch, { 'opensim.intake.consumer': this.partition.consumer });
+    try {
+      const taken = await this.retried(() => this.parse(batch, spans));
+      for (const t of taken) if (t.job) failpoint('intake:before-enqueue', messageIdOf(t.job));
+      await this.commit(token, at, taken);
+      this.takenIn += taken.length;
+      this.passed(batch);
+      spans.end();
+      return batch.at(-1)!.seq;
+    } catch (err) {
+      spans.end(err);
+      throw err;
+    }
   }
 
   /** The batch is in the pipeline: acknowledge its deliveries, remember where the last one stood. */
@@ -327,7 +335,7 @@ export class PartitionIntake {
     });
   }
 
-  private async parse(batch: InHand[]): Promise<TakenIn[]> {
+  private async parse(batch: InHand[], spans: IntakeSpans): Promise<TakenIn[]> {
     const { pipeline, names, context } = this.deps;
     const now = pipeline.clock().toISOString();
     const taken: TakenIn[] = [];
@@ -336,19 +344,22 @@ export class PartitionIntake {
       const kind = commandKindOf(names.prefix, m.subject) ?? 'plan-change';
       const parsed = parseCommand(kind, m.subject, m.data, m.headers?.get('Nats-Msg-Id') || undefined, now, context.config.OPENSIM_MAX_PAYLOAD_BYTES);
       if (parsed.ok) {
-        taken.push({ seq: m.seq, job: { ...parsed.job, seq: m.seq } });
+        spans.annotate(m.seq, { 'opensim.command.kind': parsed.job.kind, 'opensim.request_id': messageIdOf(parsed.job), 'opensim.client_account_id': accountOf(parsed.job), 'opensim.intake.result': 'enqueued' });
+        taken.push({ seq: m.seq, job: { ...parsed.job, seq: m.seq, ...spans.traceOf(m.seq) } });
         continue;
       }
+      spans.annotate(m.seq, { 'opensim.command.kind': parsed.kind, 'opensim.intake.result': 'rejected', 'opensim.reason': 'INVALID_PAYLOAD' });
       // INVALID_PAYLOAD: the dead letter (with the `rejected` event) before the cursor passes it.
       const letterId = streamLetterId(names.commandStream, m.seq);
-      const letter = invalidPayloadLetter(names.prefix, letterId, m, parsed, 0, now);
+      // Under the message's span: the `rejected` event carries its trace.
+      const letter = spans.within(m.seq, () => invalidPayloadLetter(names.prefix, letterId, m, parsed, 0, now));
       const deadLetters = pipeline.collections.deadLetters;
       if (await insertOnce(deadLetters, letter)) {
         context.metrics.requestDecided(parsed.kind, 'rejected', 'INVALID_PAYLOAD');
         context.metrics.deadLetterWritten('INVALID_PAYLOAD');
       }
       context.logger.info({ subject: m.subject, requestId: parsed.messageId, clientAccountId: parsed.clientAccountId, reason: 'INVALID_PAYLOAD', problem: parsed.message }, 'command rejected');
-      await pipeline.outbox.flushQuietly(deadLetters, letterId);
+      await spans.within(m.seq, () => pipeline.outbox.flushQuietly(deadLetters, letterId));
       taken.push({ seq: m.seq, job: null });
     }
     return taken;

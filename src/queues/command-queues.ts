@@ -9,10 +9,22 @@ import type { PlanChangeCancel, PlanChangeRequest, ResourceOrder } from '../cont
  * That two lines never hold one resource is MongoDB's to enforce (the unique `holds` index),
  * not the queues'. Different accounts run in parallel across partitions.
  */
-export type CommandJob =
+export type CommandJob = (
   | { kind: 'plan-change'; subject: string; request: PlanChangeRequest; receivedAt: string; seq?: number }
   | { kind: 'resource-order'; subject: string; order: ResourceOrder; receivedAt: string; seq?: number }
-  | { kind: 'plan-change-cancel'; subject: string; cancel: PlanChangeCancel; receivedAt: string; seq?: number };
+  | { kind: 'plan-change-cancel'; subject: string; cancel: PlanChangeCancel; receivedAt: string; seq?: number }
+) &
+  JobTrace;
+
+/**
+ * The W3C trace context of the intake span that took the command in, while tracing is on
+ * (README, "Tracing"): the worker's spans continue that trace. Absent otherwise, and in jobs of
+ * earlier versions.
+ */
+export interface JobTrace {
+  traceparent?: string;
+  tracestate?: string;
+}
 
 /** Whether a job's data is a command this code knows (a corrupt or foreign job is not: it fails at once, terminally). */
 export function isCommandJob(data: unknown): data is CommandJob {

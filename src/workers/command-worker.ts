@@ -10,6 +10,8 @@ import { describeError, isTerminal, TerminalError } from '../runtime/errors.js';
 import { processPlanChange, type Outcome, type WorkerDeps } from './plan-change.js';
 import { processResourceOrder } from './resource-order.js';
 import { backoffMs, sleep, type RetryPolicy } from '../runtime/retry.js';
+import { jobTelemetry } from '../tracing/job-telemetry.js';
+import { activeSpan, inSpan } from '../tracing/spans.js';
 
 /** What the dead-letter sweeper reads back from a failed job. */
 export interface RetryProgress {
@@ -73,6 +75,8 @@ export class CommandWorker implements Role {
       // Per-minute completed/failed counts kept in Redis for a week: `opensim queues` reads the failure rate there.
       metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
       autorun: false,
+      // Tracing on (README, "Tracing"): the job's span, continuing the intake's trace.
+      telemetry: jobTelemetry(),
     });
     worker.on('error', (err) => logger.warn({ err, queue }, 'command worker error'));
     // Its worker lost the job's lock (it stalled, or died): the job runs again, here or elsewhere.
@@ -110,6 +114,7 @@ export class CommandWorker implements Role {
     }
     const command = job.data;
     const ids = { jobId: job.id, requestId: messageIdOf(command), clientAccountId: accountOf(command), lineId: command.kind === 'plan-change' ? command.request.lineId : undefined };
+    activeSpan()?.setAttributes({ 'opensim.command.kind': command.kind, 'opensim.request_id': ids.requestId, 'opensim.client_account_id': ids.clientAccountId, ...(ids.lineId ? { 'opensim.line_id': ids.lineId } : {}) });
     const { collections, references, outbox, triggerDue } = this.pipeline;
     const deps: WorkerDeps = { collections, references, outbox, prefix: this.context.config.OPENSIM_SUBJECT_PREFIX, ...(triggerDue ? { triggerDue } : {}) };
     let progress: RetryProgress | undefined;
@@ -122,7 +127,12 @@ export class CommandWorker implements Role {
         // not in place yet, MongoDB is away: an attempt that failed, retried with backoff.
         if (!(await settlesWithin(this.pipeline.schemaReady, 1000))) throw new Error('indexes and migrations not in place yet (MongoDB unreachable?)');
         const now = this.pipeline.clock().toISOString();
-        const decided = await decide(deps, command, now);
+        // One attempt: load, decide, the guarded write, publish (their MongoDB and publish spans nest in it).
+        const decided = await inSpan('opensim.decision', { attributes: { 'opensim.command.kind': command.kind, 'opensim.attempt': attempt } }, async (span) => {
+          const outcome = await decide(deps, command, now);
+          span?.setAttributes({ 'opensim.outcome': outcome.outcome, ...(outcome.outcome === 'rejected' ? { 'opensim.reason': outcome.reason } : {}) });
+          return outcome;
+        });
         const reason = decided.outcome === 'rejected' ? decided.reason : null;
         this.context.metrics.requestDecided(command.kind, decided.outcome, reason, seconds());
         logger.info({ ...ids, kind: command.kind, outcome: decided.outcome, reason: reason ?? undefined, attempt, ms: Date.now() - started }, `${command.kind} ${decided.outcome}`);
