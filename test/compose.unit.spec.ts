@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, posix, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { configSchema, loadConfig } from '../src/config/config.js';
@@ -17,6 +17,9 @@ interface ComposeService {
   stop_grace_period?: string;
   depends_on?: Record<string, { condition?: string }>;
   healthcheck?: { test?: string[] };
+  profiles?: string[];
+  volumes?: string[];
+  entrypoint?: string[];
 }
 const ROOT = resolve(import.meta.dirname, '..');
 const FILE = resolve(ROOT, 'docker-compose.yml');
@@ -142,5 +145,83 @@ describe('docker-compose.yml matches the configuration module', () => {
     const { OPENSIM_HTTP_PORT } = loadConfig(resolvedEnv);
     expect(worker.build).toBeDefined();
     expect(worker.ports).toContain(`127.0.0.1:${OPENSIM_HTTP_PORT}:${OPENSIM_HTTP_PORT}`);
+  });
+});
+
+/** The bind mounts of a service (`./host/path:/container/path[:ro]`), host paths resolved from the repository. */
+function bindMounts(service: ComposeService): { source: string; target: string; readOnly: boolean }[] {
+  return (service.volumes ?? [])
+    .filter((volume) => volume.startsWith('./'))
+    .map((volume) => {
+      const [source, target, mode] = volume.split(':');
+      return { source: resolve(ROOT, source!), target: target!, readOnly: mode === 'ro' };
+    });
+}
+
+describe('docker-compose.yml, profile monitoring: Prometheus and Grafana over deploy/', () => {
+  const prometheus = compose.services.prometheus!;
+  const grafana = compose.services.grafana!;
+  const scrape = parse(readFileSync(resolve(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')) as {
+    rule_files: string[];
+    scrape_configs: { authorization: { credentials_file: string }; static_configs: { targets: string[] }[] }[];
+  };
+
+  it('is accepted by docker-compose config with the profile', () => {
+    const [command, ...args] = composeCommand();
+    const result = spawnSync(command!, [...args, '-f', FILE, '--profile', 'monitoring', 'config', '-q'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, OPENSIM_ADMIN_TOKEN: 'compose-config-check-token' } });
+    expect(result.stderr).not.toMatch(/error|invalid/i);
+    expect(result.status).toBe(0);
+  });
+
+  it('runs Prometheus and Grafana only with the profile: a plain docker compose up starts the system alone', () => {
+    const profiled = services.filter(([, s]) => s.profiles).map(([name, s]) => [name, s.profiles]);
+    expect(profiled).toEqual([
+      ['prometheus', ['monitoring']],
+      ['grafana', ['monitoring']],
+    ]);
+  });
+
+  it('mounts files that exist in the repository, read-only', () => {
+    const mounts = [...bindMounts(prometheus), ...bindMounts(grafana)];
+    expect(mounts.length).toBe(4);
+    for (const mount of mounts) {
+      expect(existsSync(mount.source), mount.source).toBe(true);
+      expect(mount.readOnly, mount.target).toBe(true);
+    }
+  });
+
+  it("mounts the scrape configuration and every rule file it names in /etc/prometheus, and writes the token file it reads from the worker's token", () => {
+    const targets = Object.fromEntries(bindMounts(prometheus).map((m) => [m.target, m.source]));
+    expect(targets['/etc/prometheus/prometheus.yml']).toBe(resolve(ROOT, 'deploy/prometheus/prometheus.yml'));
+    expect(scrape.rule_files.length).toBeGreaterThan(0);
+    for (const file of scrape.rule_files) expect(targets[posix.join('/etc/prometheus', file)], file).toBe(resolve(ROOT, 'deploy/prometheus', file));
+    const tokenFile = scrape.scrape_configs[0]!.authorization.credentials_file;
+    expect(tokenFile).toBe('/etc/prometheus/opensim-admin-token');
+    const start = prometheus.entrypoint!.join(' ');
+    expect(start).toContain(`printf '%s' "$$OPENSIM_ADMIN_TOKEN" > ${tokenFile}`);
+    expect(start).toContain('exec /bin/prometheus --config.file=/etc/prometheus/prometheus.yml');
+    expect(prometheus.environment?.OPENSIM_ADMIN_TOKEN).toBe(env.OPENSIM_ADMIN_TOKEN);
+  });
+
+  it("scrapes the worker by its compose service name and HTTP port", () => {
+    const { OPENSIM_HTTP_PORT } = loadConfig(resolvedEnv);
+    expect(scrape.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets))).toEqual([`worker:${OPENSIM_HTTP_PORT}`]);
+    expect(compose.services.worker).toBeDefined();
+  });
+
+  it('provisions Grafana from deploy/grafana: the datasource is the prometheus service, the dashboard provider reads the folder the dashboard is mounted in', () => {
+    const targets = Object.fromEntries(bindMounts(grafana).map((m) => [m.target, m.source]));
+    expect(targets['/etc/grafana/provisioning']).toBe(resolve(ROOT, 'deploy/grafana/provisioning'));
+    expect(statSync(targets['/etc/grafana/provisioning']!).isDirectory()).toBe(true);
+    const provisioning = resolve(ROOT, 'deploy/grafana/provisioning');
+    const datasources = parse(readFileSync(resolve(provisioning, 'datasources/prometheus.yml'), 'utf8')) as { datasources: { type: string; url: string }[] };
+    const url = new URL(datasources.datasources.find((d) => d.type === 'prometheus')!.url);
+    expect(`${url.hostname}:${url.port}`).toBe('prometheus:9090');
+    expect(prometheus.ports).toContain('127.0.0.1:9090:9090');
+    const providers = parse(readFileSync(resolve(provisioning, 'dashboards/opensim.yml'), 'utf8')) as { providers: { options: { path: string } }[] };
+    const dashboard = Object.entries(targets).find(([target]) => target.endsWith('.json'))!;
+    expect(dirname(dashboard[0])).toBe(providers.providers[0]!.options.path);
+    expect(dashboard[0]).toBe('/var/lib/grafana/dashboards/opensim-dashboard.json');
+    expect(JSON.parse(readFileSync(dashboard[1], 'utf8'))).toHaveProperty('panels');
   });
 });
