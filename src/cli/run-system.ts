@@ -55,21 +55,27 @@ export async function runUntilSignal(config: Config, options: StartOptions, hook
   logger.info({ httpPort: system.httpPort }, 'opensim started');
   hooks.started?.(system, logger);
 
+  // One listener per signal for the whole run: with none, even for an instant between two
+  // (once() removes its own), Node restores the default action and a repeat of one Ctrl-C kills
+  // the process outright.
+  let first = 0;
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    const onSignal = (received: NodeJS.Signals) => {
+      if (first === 0) {
+        first = Date.now();
+        resolve(received);
+        return;
+      }
+      // A second signal means "now": the operator does not want to wait for the grace period.
+      if (Date.now() - first < SAME_SIGNAL_MS) return;
+      logger.warn('second signal: exiting at once');
+      process.exit(1);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
-  const first = Date.now();
   logger.info({ signal }, 'shutting down');
   hooks.stopping?.();
-  // A second signal means "now": the operator does not want to wait for the grace period.
-  const force = () => {
-    if (Date.now() - first < SAME_SIGNAL_MS) return;
-    logger.warn('second signal: exiting at once');
-    process.exit(1);
-  };
-  process.on('SIGTERM', force);
-  process.on('SIGINT', force);
   await system.stop();
   logger.info('stopped');
   hooks.stopped?.();
