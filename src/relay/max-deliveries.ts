@@ -77,7 +77,8 @@ export class MaxDeliveriesCollector implements Role {
     // cap): a command JetStream stopped delivering may still be taken in, read from the stream.
     // Advisories are only acted on for a deployment whose intake has no cursor yet.
     const redis = this.context.connections.redis;
-    if ((await redis.exists(intakeKeys(this.names.prefix).cursor, intakeCoordinationKeys(this.names.prefix).layouts)) > 0) {
+    // One key per EXISTS: on a Redis Cluster the two live in different slots.
+    if ((await redis.exists(intakeCoordinationKeys(this.names.prefix).layouts)) + (await redis.exists(intakeKeys(this.names.prefix).cursor)) > 0) {
       logger.info({ stream: advisory.stream, seq: advisory.stream_seq, deliveries: advisory.deliveries }, 'max-deliveries advisory left to the intake, which takes every command in or gives it up itself');
       msg.ack();
       return;
