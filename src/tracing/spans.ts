@@ -2,8 +2,9 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, ty
 
 /**
  * The spans of the pipeline, over the OpenTelemetry API alone. Tracing is off unless
- * start-tracing.ts switched it on (the OTEL_* variables): then every helper here returns at
- * once, before touching the API, so a process without tracing pays one boolean test per step.
+ * start-tracing.ts switched it on (the OTEL_* variables). While it is off, every helper here
+ * returns at once, before touching the API: a process without tracing pays one boolean test per
+ * step.
  */
 let on = false;
 
