@@ -6,7 +6,7 @@ import { loadConfig } from '../config/config.js';
 import { naming } from '../messaging/subjects.js';
 import { rolloverQueueName } from '../rollover/month-rollover.js';
 import { intakeStats, queueStats, type IntakeStats, type QueueStats } from '../operations/queue-stats.js';
-import { CommandQueues } from '../queues/command-queue-client.js';
+import { commandQueueNames } from '../queues/partitioning.js';
 import { formatAge, processIo, table, UsageError, type CliIo } from './io.js';
 import { hostOf, withNats } from './operator-connections.js';
 
@@ -38,18 +38,21 @@ export async function run(args: string[], io: CliIo = processIo()): Promise<numb
     // Typed Redis for the queues until they take RedisClient (a Cluster with a cluster URL; src/infra/redis.ts).
     const redis = createRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 5000 }) as Redis;
     redis.on('error', () => {});
-    const queues = new CommandQueues(config.OPENSIM_SUBJECT_PREFIX, config.OPENSIM_PARTITIONS, redis);
     const rollover = new Queue(rolloverQueueName(config.OPENSIM_SUBJECT_PREFIX), { connection: redis });
+    const queues: Queue[] = [];
     try {
       await redis.ping().catch((err: Error) => {
         throw new Error(`cannot reach Redis at ${hostOf(config.REDIS_URL)} (REDIS_URL): ${err.message}`);
       });
-      const [stats, intake] = await Promise.all([queueStats([...queues.queues, rollover], window), withNats(config, async (nc) => intakeStats(await nc.jetstreamManager(), names))]);
+      // The configured queues and any other command queue still there (another partition count,
+      // an earlier version's untagged ones, draining): what waits in them waits for the workers too.
+      for (const name of await commandQueueNames(redis, config.OPENSIM_SUBJECT_PREFIX, config.OPENSIM_PARTITIONS)) queues.push(new Queue(name, { connection: redis }));
+      const [stats, intake] = await Promise.all([queueStats([...queues, rollover], window), withNats(config, async (nc) => intakeStats(await nc.jetstreamManager(), names))]);
       if (values.json) io.out(`${JSON.stringify({ windowMinutes: window, intake, queues: stats }, null, 2)}\n`);
       else io.out(render(stats, intake, window));
       return 0;
     } finally {
-      await Promise.all([queues.close(), rollover.close()]);
+      await Promise.all([...queues, rollover].map((q) => q.close()));
       redis.disconnect();
     }
   } catch (err) {
