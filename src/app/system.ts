@@ -8,9 +8,11 @@ import { Readiness } from '../platform/readiness.js';
 import { HttpRoutes, startHttpServer } from '../platform/http-server.js';
 import { Metrics } from '../metrics/metrics.js';
 import { settlesWithin } from '../runtime/grace.js';
+import { boundHeapGrowth } from '../runtime/heap.js';
 
 /** Opens the connections, serves /healthz and /readyz, then starts each role. */
 export async function startSystem(config: Config, logger: Logger, roles: Role[]): Promise<RunningSystem> {
+  boundHeapGrowth(config.OPENSIM_HEAP_GROWTH_PERCENT);
   const connections = openConnections(config, logger);
   const readiness = new Readiness(connections, logger);
   const metrics = new Metrics();

@@ -107,6 +107,8 @@ export const configSchema = z.object({
   OPENSIM_USAGE_ACK_WAIT_MS: z.coerce.number().int().min(500).default(60_000),
   /** At most one usage.updated per line per interval (the last one always sent). */
   OPENSIM_USAGE_UPDATED_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
+  /** How far the heap may grow past what its last full collection kept, in % (runtime/heap.ts); 0: V8's own heuristics. */
+  OPENSIM_HEAP_GROWTH_PERCENT: z.coerce.number().int().min(0).max(400).default(25),
   /** When the month rollover runs, a cron pattern read in Europe/Paris time. */
   OPENSIM_ROLLOVER_CRON: z.string().min(9).default('0 0 1 * *'),
   OPENSIM_ROLLOVER_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),

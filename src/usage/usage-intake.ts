@@ -1,15 +1,13 @@
-import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
+import { AckPolicy, DeliverPolicy, type ConsumerMessages } from 'nats';
 import type { Pipeline } from '../platform/pipeline.js';
 import type { Role, RoleContext } from '../platform/role.js';
 import { ensureStreams, streamLimitsOf } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
-import { deadLetter, streamLetterId } from '../store/dead-letter.js';
-import type { DeadLetterDocument } from '../store/documents.js';
 import { insertUsageDeadLetters } from '../store/usage-store.js';
 import { settlesWithin } from '../runtime/grace.js';
 import { backoffMs, sleep } from '../runtime/retry.js';
-import { parseUsage } from './parse-usage.js';
-import { writeUsageBatch, type UsageMessage, type UsageWriterDeps } from './usage-writer.js';
+import { acknowledge, holdUsage, type AckWord, type HeldUsage } from './held-usage.js';
+import { writeUsageBatch, type UsageWriterDeps } from './usage-writer.js';
 import { ackWaitMs, consumeUntilStopped, ensureDurableConsumer } from '../messaging/durable-consumer.js';
 
 export const USAGE_CONSUMER = 'usage-intake';
@@ -23,15 +21,15 @@ export const USAGE_CONSUMER = 'usage-intake';
  * messages: a burst waits in the stream, and this process holds at most that many records.
  * A batch is acknowledged only once written (usage-writer.ts); a failure is retried with
  * backoff, the messages kept ours meanwhile (`working`), and never lost: unacknowledged, they
- * come back after a crash.
+ * come back after a crash. Each message is parsed as it arrives and only what acknowledging it
+ * needs is kept (held-usage.ts).
  */
 export class UsageIntake implements Role {
   readonly name = 'usage-intake';
   private context!: RoleContext;
   private names!: Naming;
   private messages: ConsumerMessages | undefined;
-  private readonly buffer: JsMsg[] = [];
-  private readonly received = new WeakMap<JsMsg, number>();
+  private readonly buffer: HeldUsage[] = [];
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private writer: Promise<void> | undefined;
@@ -78,8 +76,7 @@ export class UsageIntake implements Role {
     this.consuming = true;
     try {
       for await (const msg of this.messages) {
-        this.received.set(msg, Date.now());
-        this.buffer.push(msg);
+        this.buffer.push(holdUsage(msg, this.names.usageStream, config.OPENSIM_MAX_PAYLOAD_BYTES, this.pipeline.clock().toISOString()));
         this.wake?.();
       }
     } finally {
@@ -99,11 +96,11 @@ export class UsageIntake implements Role {
       }
       if (this.stopped) {
         // Shutting down: what was not started goes back to JetStream at once, for another process.
-        for (const msg of this.buffer.splice(0)) msg.nak();
+        this.acknowledge(this.buffer.splice(0), '-NAK');
         break;
       }
       // Linger: a batch not full waits until its oldest record is OPENSIM_USAGE_BATCH_LINGER_MS old.
-      const waited = Date.now() - (this.received.get(this.buffer[0]!) ?? 0);
+      const waited = Date.now() - this.buffer[0]!.receivedAt;
       if (this.buffer.length < config.OPENSIM_USAGE_BATCH_MAX && waited < config.OPENSIM_USAGE_BATCH_LINGER_MS) {
         await sleep(config.OPENSIM_USAGE_BATCH_LINGER_MS - waited);
         continue;
@@ -113,26 +110,28 @@ export class UsageIntake implements Role {
   }
 
   /** Writes one batch until it is durable, then acknowledges it. */
-  private async writeBatch(batch: JsMsg[]): Promise<void> {
+  private async writeBatch(batch: HeldUsage[]): Promise<void> {
     const { config, logger } = this.context;
     const started = Date.now();
-    const heartbeat = setInterval(() => batch.forEach((msg) => msg.working()), Math.max(250, Math.floor(this.ackWaitMs / 3)));
+    const heartbeat = setInterval(() => this.acknowledge(batch, '+WPI'), Math.max(250, Math.floor(this.ackWaitMs / 3)));
     try {
-      const { valid, invalid } = this.parse(batch);
+      const valid = batch.flatMap((h) => (h.parsed.ok ? [h.parsed.message] : []));
+      const invalid = batch.filter((h) => !h.parsed.ok);
+      for (const h of invalid) if (!h.parsed.ok) logger.info({ usageId: h.parsed.usageId, clientAccountId: h.parsed.letter.clientAccountId, reason: 'INVALID_PAYLOAD', problem: h.parsed.problem }, 'usage record rejected');
       const policy = { attempts: Number.POSITIVE_INFINITY, baseMs: config.OPENSIM_RETRY_BASE_MS, maxMs: config.OPENSIM_RETRY_MAX_MS };
       for (let attempt = 1; ; attempt++) {
         try {
-          await insertUsageDeadLetters(this.pipeline.collections, invalid.map((i) => i.letter));
+          await insertUsageDeadLetters(this.pipeline.collections, invalid.flatMap((h) => (h.parsed.ok ? [] : [h.parsed.letter])));
           const result = valid.length > 0 ? await writeUsageBatch(this.writerDeps(), valid, this.pipeline.clock().toISOString()) : null;
           this.context.metrics.usageRecords({ counted: result?.counted ?? 0, duplicate: result?.duplicates ?? 0, rejected: result?.rejected ?? 0, invalid: invalid.length });
-          for (const { msg } of invalid) msg.term();
-          for (const msg of batch) if (!invalid.some((i) => i.msg === msg)) msg.ack();
+          this.acknowledge(invalid, '+TERM');
+          this.acknowledge(batch.filter((h) => h.parsed.ok), '+ACK');
           logger.debug({ records: batch.length, invalid: invalid.length, ...result, ms: Date.now() - started }, 'usage batch written');
           return;
         } catch (err) {
           if (this.stopped && attempt > 1) {
             // Leaving: the messages come back to whoever consumes next; nothing was acknowledged.
-            for (const msg of batch) msg.nak();
+            this.acknowledge(batch, '-NAK');
             return;
           }
           const wait = backoffMs(policy, attempt);
@@ -145,34 +144,8 @@ export class UsageIntake implements Role {
     }
   }
 
-  private parse(batch: JsMsg[]): { valid: UsageMessage[]; invalid: { msg: JsMsg; letter: DeadLetterDocument }[] } {
-    const { config, logger } = this.context;
-    const valid: UsageMessage[] = [];
-    const invalid: { msg: JsMsg; letter: DeadLetterDocument }[] = [];
-    const now = this.pipeline.clock().toISOString();
-    for (const msg of batch) {
-      const parsed = parseUsage(msg.subject, msg.data, msg.headers?.get('Nats-Msg-Id') || undefined, config.OPENSIM_MAX_PAYLOAD_BYTES);
-      if (parsed.ok) {
-        valid.push({ seq: msg.seq, subject: msg.subject, record: parsed.record, month: parsed.month, redelivered: msg.info.redelivered, receivedAt: this.received.get(msg) ?? Date.now() });
-        continue;
-      }
-      logger.info({ subject: msg.subject, usageId: parsed.usageId, clientAccountId: parsed.clientAccountId, reason: 'INVALID_PAYLOAD', problem: parsed.message }, 'usage record rejected');
-      invalid.push({
-        msg,
-        letter: deadLetter({
-          id: streamLetterId(this.names.usageStream, msg.seq),
-          kind: 'usage',
-          reason: 'INVALID_PAYLOAD',
-          message: { subject: msg.subject, data: msg.data, headers: msg.headers },
-          requestId: parsed.usageId,
-          clientAccountId: parsed.clientAccountId,
-          attempts: 0,
-          error: parsed.message,
-          at: now,
-        }),
-      });
-    }
-    return { valid, invalid };
+  private acknowledge(held: readonly HeldUsage[], word: AckWord): void {
+    acknowledge(this.context.connections.nats(), held, word);
   }
 
   private writerDeps(): UsageWriterDeps {
