@@ -29,7 +29,14 @@ export async function readRequestStatus(deps: RequestReadDeps, requestId: string
   const first = await deps.collections.requests.findOne({ _id: requestKey('plan-change', requestId) });
   if (first && account !== undefined && first.clientAccountId !== account) return notYours(requestId, account);
   // A failure gives way to a later decision of the same request (a retry running now).
-  if (first && first.outcome !== 'failed') return fromRecord(deps, first);
+  if (first && first.outcome !== 'failed' && first.outcome !== 'scheduled') return fromRecord(deps, first);
+  // A schedule's record gives way to the line's later decision (applied, rejected, cancelled):
+  // the line is the commit point, and a crash may sit between it and the record.
+  if (first?.outcome === 'scheduled' && first.lineId) {
+    const onLine = await lineDecision(deps, first.lineId, requestId);
+    if (onLine && onLine.outcome !== 'scheduled') return fromDecision(deps, first.lineId, requestId, { ...onLine, effectiveAt: first.effectiveAt });
+    return fromRecord(deps, first);
+  }
 
   const job = await findJob(deps.queues, requestId);
   if (job && account !== undefined && job.job.data.kind === 'plan-change' && job.job.data.request.clientAccountId !== account) return notYours(requestId, account);
@@ -40,10 +47,7 @@ export async function readRequestStatus(deps: RequestReadDeps, requestId: string
   // The line's own decision is the commit point; the requests record follows it (a crash may sit between).
   const lineId = job?.job.data.kind === 'plan-change' ? job.job.data.request.lineId : null;
   const onLine = lineId ? await lineDecision(deps, lineId, requestId) : null;
-  if (onLine) {
-    const { outcome, clientAccountId, reason, eventId, decidedAt, effectiveAt } = onLine;
-    return fromRecord(deps, { _id: requestKey('plan-change', requestId), kind: 'plan-change', lineId, clientAccountId, outcome, reason, eventId, decidedAt, ...(effectiveAt ? { effectiveAt } : {}), outbox: [] });
-  }
+  if (onLine) return fromDecision(deps, lineId!, requestId, onLine);
   if (job?.state === 'failed') {
     const failedAt = job.job.finishedOn ? new Date(job.job.finishedOn).toISOString() : null;
     return status(requestId, 'failed', { reason: 'RETRIES_EXHAUSTED', eventId: eventKeys.planChange(requestId, 'failed'), decidedAt: failedAt });
@@ -60,6 +64,11 @@ async function lineDecision(deps: RequestReadDeps, lineId: string, requestId: st
   if (!decision) return null;
   const scheduled = line?.line?.scheduledChange;
   return scheduled?.requestId === requestId ? { ...decision, effectiveAt: scheduled.effectiveAt } : decision;
+}
+
+function fromDecision(deps: RequestReadDeps, lineId: string, requestId: string, decision: LineDecision & { effectiveAt?: string | undefined }): Promise<RequestStatus> {
+  const { outcome, clientAccountId, reason, eventId, decidedAt, effectiveAt } = decision;
+  return fromRecord(deps, { _id: requestKey('plan-change', requestId), kind: 'plan-change', lineId, clientAccountId, outcome, reason, eventId, decidedAt, ...(effectiveAt ? { effectiveAt } : {}), outbox: [] });
 }
 
 function notYours(requestId: string, account: string): QueryError {

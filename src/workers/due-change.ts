@@ -54,11 +54,13 @@ export async function processDueChange(deps: WorkerDeps, due: DueChange, now: In
     const committed = await commitOnLine(c, lineDoc, { decision, change: { line: result.line, month: result.month }, outbox: pending, now, decidedBefore: true });
     if (committed.status !== 'committed') return 'lost';
     const { clientAccountId, outcome, reason, eventId, decidedAt } = decision;
+    // The record says `applied` before the event does: a client that hears it and asks where the
+    // request stands never reads the `scheduled` it replaces.
     await Promise.all([
       projectResources(c, [lineDoc.line.activeResourceId, request.targetResourceId]),
       recordDecision(c, { requestId: request.requestId, clientAccountId, lineId: lineDoc._id, outcome, reason, eventId, decidedAt, effectiveAt, outbox: [] }),
-      deps.outbox.flushQuietly(c.lines, lineDoc._id, committed.outbox, committed.markers),
     ]);
+    await deps.outbox.flushQuietly(c.lines, lineDoc._id, committed.outbox, committed.markers);
     await unmarkScheduled(c, due.requestId);
     return result.outcome === 'applied' ? { outcome: 'applied' } : { outcome: 'rejected', reason: result.reason };
   });

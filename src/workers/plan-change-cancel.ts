@@ -43,8 +43,9 @@ export async function processPlanChangeCancel(deps: WorkerDeps, cancel: PlanChan
           projectResources(c, [result.released.resourceId]),
           recordDecision(c, { requestId: cancel.requestId, clientAccountId: decision.clientAccountId, lineId: lineDoc!._id, outcome: 'cancelled', reason: null, eventId: decision.eventId, decidedAt: now, effectiveAt: scheduled.effectiveAt, outbox: [] }),
           record('applied', null, []),
-          deps.outbox.flushQuietly(c.lines, lineDoc!._id, committed.outbox, committed.markers),
         ]);
+        // Recorded `cancelled` before the event says so (see due-change.ts).
+        await deps.outbox.flushQuietly(c.lines, lineDoc!._id, committed.outbox, committed.markers);
         await unmarkScheduled(c, cancel.requestId);
         return { outcome: 'cancelled' };
       }

@@ -64,6 +64,12 @@ describe('request status: pending and failed', () => {
       const scheduled = { ...decision, outcome: 'scheduled', reason: null, eventId: 'plan-change:half-done:scheduled' };
       await client.db.collection('lines').updateOne({ _id: `${ACC}-L0` as never }, { $set: { decisions: [scheduled], 'line.scheduledChange': { requestId: 'half-done', effectiveAt: '2026-11-30T23:00:00.000Z' } } });
       expect(await readRequestStatus(deps, 'half-done', ACC)).toEqual({ requestId: 'half-done', status: 'scheduled', reason: null, eventId: 'plan-change:half-done:scheduled', decidedAt: '2026-11-15T09:00:00.000Z', effectiveAt: '2026-11-30T23:00:00.000Z' });
+      // Recorded `scheduled`, then the line committed its application and a crash came before the
+      // record followed: the line's decision wins, with the effectiveAt the record kept.
+      await client.db.collection('requests').insertOne({ _id: 'plan-change:half-done', kind: 'plan-change', lineId: `${ACC}-L0`, clientAccountId: ACC, outcome: 'scheduled', reason: null, eventId: 'plan-change:half-done:scheduled', decidedAt: '2026-11-15T09:00:00.000Z', effectiveAt: '2026-11-30T23:00:00.000Z', outbox: [] } as never);
+      const applied = { ...decision, outcome: 'applied', reason: null, eventId: 'plan-change:half-done:applied', decidedAt: '2026-11-30T23:00:00.100Z' };
+      await client.db.collection('lines').updateOne({ _id: `${ACC}-L0` as never }, { $set: { decisions: [scheduled, applied], 'line.planHistory': [{ requestId: 'half-done', effectiveAt: '2026-11-30T23:00:00.100Z' }] }, $unset: { 'line.scheduledChange': '' } });
+      expect(await readRequestStatus(deps, 'half-done', ACC)).toEqual({ requestId: 'half-done', status: 'applied', reason: null, eventId: 'plan-change:half-done:applied', decidedAt: '2026-11-30T23:00:00.100Z', effectiveAt: '2026-11-30T23:00:00.100Z' });
     } finally {
       await worker.close();
       await connection.quit();
