@@ -17,6 +17,11 @@ export class SweepSchedule {
     this.requested = Math.min(this.requested, atMs);
   }
 
+  /** When work was asked for, earliest first (+Infinity: none). */
+  requestedAt(): number {
+    return this.requested;
+  }
+
   due(nowMs: number = Date.now()): boolean {
     return this.requested <= nowMs || nowMs - this.lastFull >= this.fullEveryMs;
   }

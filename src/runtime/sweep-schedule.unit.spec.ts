@@ -23,6 +23,17 @@ describe('SweepSchedule', () => {
     expect(schedule.due(6_000)).toBe(false);
   });
 
+  it('says when the earliest work asked for is due, so a sweeper can wake then', () => {
+    const schedule = new SweepSchedule(30_000);
+    schedule.swept(1_000, true);
+    expect(schedule.requestedAt()).toBe(Number.POSITIVE_INFINITY);
+    schedule.request(5_000);
+    schedule.request(3_000);
+    expect(schedule.requestedAt()).toBe(3_000);
+    schedule.swept(3_000, true);
+    expect(schedule.requestedAt()).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it('given a sweep that stopped at its page size, the next tick goes on', () => {
     const schedule = new SweepSchedule(30_000);
     schedule.swept(1_000, false);

@@ -37,8 +37,11 @@ export class UsageNotices implements Role {
     this.schedule(this.period());
   }
 
+  /** Until the next pass: at the pace, or sooner when a notice held back here falls due sooner (a late notice is lag). */
   private period(): number {
-    return Math.max(50, Math.min(1000, Math.floor(this.context.config.OPENSIM_USAGE_UPDATED_INTERVAL_MS / 4)));
+    const pace = Math.max(50, Math.min(1000, Math.floor(this.context.config.OPENSIM_USAGE_UPDATED_INTERVAL_MS / 4)));
+    const dueIn = this.pipeline.noticeSweeps.requestedAt() - this.pipeline.clock().getTime();
+    return Math.max(10, Math.min(pace, dueIn));
   }
 
   private schedule(ms: number): void {
