@@ -65,6 +65,33 @@ export async function mongoCeiling(mongoUrl: string, parallel: number, operation
   return round(rate);
 }
 
+/**
+ * Version-guarded updates in bulk, the way group commit writes them (src/store/guarded-bulk.ts:
+ * one `bulkWrite` of upserts on `{_id, version}`, each operation's outcome its own): `inFlight`
+ * bulks of `batch` at a time, each on documents of its own, checked won one by one.
+ */
+export async function mongoBulkCeiling(mongoUrl: string, batch: number, inFlight: number, operations: number): Promise<number> {
+  const client = await new MongoClient(mongoUrl).connect();
+  const coll = client.db().collection<{ _id: string; version: number; n: number }>(`bench_bulk_ceiling_${Date.now()}`);
+  await coll.createIndex({ _id: 1, version: 1 }, { unique: true });
+  await coll.insertMany(Array.from({ length: inFlight * batch }, (_, i) => ({ _id: `d${i}`, version: 0, n: 0 })));
+  const rounds = Math.ceil(operations / (batch * inFlight));
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async (_, c) => {
+      for (let r = 0; r < rounds; r++) {
+        const ops = Array.from({ length: batch }, (_, k) => ({ updateOne: { filter: { _id: `d${c * batch + k}`, version: r }, update: { $inc: { version: 1, n: 1 } }, upsert: true } }));
+        const result = await coll.bulkWrite(ops, { ordered: false });
+        if (result.matchedCount !== batch) throw new Error('guard failed in the bulk ceiling benchmark');
+      }
+    }),
+  );
+  const rate = (rounds * batch * inFlight) / ((performance.now() - t0) / 1000);
+  await coll.drop();
+  await client.close();
+  return round(rate);
+}
+
 /** JetStream publish (acknowledged, windowed) → durable consumer → ack, end to end; `replicas` of the stream (a cluster: 3). */
 export async function jetstreamCeiling(natsUrl: string, messages: number, replicas = 1): Promise<number> {
   const nc = await connect({ servers: natsServers(natsUrl) });

@@ -5,17 +5,33 @@ import { seedFixture } from '../src/store/seed.js';
 
 const CATALOG = JSON.parse(readFileSync(new URL('../fixtures/catalog.json', import.meta.url), 'utf8')) as Pick<Fixture, 'products'>;
 
-export const LINES_PER_SERVICE = 100;
+/**
+ * The fleet's shape: 10 lines per service, 10 services per client account, so 100 lines per
+ * account (10,000 lines: 100 accounts; 1,000,000: 10,000). Commands are partitioned by account
+ * and an account's run one at a time, so the number of accounts bounds how many jobs can run at
+ * once: the earlier shape (1,000 lines per account, 10 accounts at 10,000 lines) capped it at 10
+ * whatever the partition count. `--lines-per-account` changes it (bench/run.ts).
+ */
+let linesPerService = 10;
+const SERVICES_PER_ACCOUNT = 10;
+
+export function setLinesPerAccount(lines: number): void {
+  linesPerService = Math.max(1, Math.round(lines / SERVICES_PER_ACCOUNT));
+}
+
+export function linesPerAccount(): number {
+  return linesPerService * SERVICES_PER_ACCOUNT;
+}
 
 export const lineId = (i: number) => `BL${i}`;
-export const accountOf = (i: number) => `BA${Math.floor(i / LINES_PER_SERVICE / 10)}`;
-export const serviceOf = (i: number) => `BS${Math.floor(i / LINES_PER_SERVICE)}`;
+export const accountOf = (i: number) => `BA${Math.floor(i / linesPerService / SERVICES_PER_ACCOUNT)}`;
+export const serviceOf = (i: number) => `BS${Math.floor(i / linesPerService)}`;
 const active = (i: number) => `${lineId(i)}-R20`;
 const spare = (i: number) => `${lineId(i)}-R5`;
 
 /**
- * Seeds lines [from, to): each on a 20 GiB plan with one spare 5 GiB resource, 100 lines per
- * service, 10 services per client account. Chunked so a million lines never sit in memory.
+ * Seeds lines [from, to): each on a 20 GiB plan with one spare 5 GiB resource. Chunked so a
+ * million lines never sit in memory.
  */
 export async function seedLines(db: Db, from: number, to: number, chunk = 20_000): Promise<void> {
   for (let start = from; start < to; start += chunk) {

@@ -3,7 +3,7 @@ import { natsServers } from '../src/infra/nats-options.js';
 import type { CloudEvent } from '../src/contract/messages.js';
 import { planChange } from './fleet.js';
 import { publishPaced } from './publish-paced.js';
-import { round, summarize, type LatencySummary } from './stats.js';
+import { latencySeries, round, summarize, type LatencySummary, type LatencyWindow } from './stats.js';
 
 export interface LoadResult {
   offeredPerSecond: number | null;
@@ -13,6 +13,8 @@ export interface LoadResult {
   latencyMs: LatencySummary;
   errors: number;
   seconds: number;
+  /** Latency percentiles per second of the run, by completion time (drawn in the run's SVG). */
+  series: LatencyWindow[];
 }
 
 /**
@@ -37,6 +39,8 @@ export class PlanChangeLoad {
     const { lines, requests, rate, runId } = options;
     const sent = new Map<string, number>();
     const latencies: number[] = [];
+    const completions: { atMs: number; latencyMs: number }[] = [];
+    let t0 = performance.now();
     const outcomes: Record<string, number> = {};
     let lastOutcomeAt = 0;
     let done!: () => void;
@@ -49,6 +53,7 @@ export class PlanChangeLoad {
         sent.delete(event.data.requestId);
         const now = performance.now();
         latencies.push(now - at);
+        completions.push({ atMs: now - t0, latencyMs: now - at });
         lastOutcomeAt = now;
         const kind = event.type.split('.').at(-1)!;
         outcomes[kind] = (outcomes[kind] ?? 0) + 1;
@@ -59,7 +64,8 @@ export class PlanChangeLoad {
     const js = this.nc.jetstream();
     // Spread over the whole fleet (and so over services and partitions): a stride coprime with `lines`.
     const stride = strideFor(lines);
-    const { t0, errors } = await publishPaced(js, requests, rate, 512, (k) => {
+    t0 = performance.now();
+    const { errors } = await publishPaced(js, requests, rate, 512, (k) => {
       const i = (k * stride) % lines;
       const body = planChange(i, this.rounds[i]!++, runId);
       sent.set(body.requestId, performance.now());
@@ -77,6 +83,7 @@ export class PlanChangeLoad {
       latencyMs: summarize(latencies),
       errors: errors + sent.size,
       seconds: round(seconds, 2),
+      series: latencySeries(completions),
     };
   }
 

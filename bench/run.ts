@@ -1,58 +1,66 @@
 /**
- * `npm run bench`: throughput, latency and memory of the plan-change pipeline against the
- * ceilings of the parts it is built on. Prints a table and writes bench/results/<stamp>.json.
- * A benchmark reports numbers; it never fails on a slow machine (see BENCHMARKS.md).
+ * `npm run bench`: throughput, latency, memory and start-up of the pipeline against the ceilings
+ * of the parts it is built on. Prints tables; after every measurement writes
+ * bench/results/<stamp>-<label>.json and its figures, <stamp>-<label>.svg, next to it. A
+ * benchmark reports numbers; it never fails on a slow machine (see BENCHMARKS.md).
  *
- *   npm run bench -- [--lines 10000] [--scales 10000,100000,1000000] [--workers 1,2,4]
+ *   npm run bench -- [--quick] [--lines 10000] [--scales 10000,100000,1000000] [--workers 1,2,4]
+ *                    [--partitions 64] [--partition-sweep 8,16,32,64,128] [--lines-per-account 100]
  *                    [--requests 5000] [--rates 100,500] [--rate-seconds 10] [--soak-seconds 0]
- *                    [--usage-records 50000] [--usage-lines 1000]
+ *                    [--usage-records 50000] [--usage-lines 1000] [--label run]
  *                    [--profile]   (workers write V8 CPU profiles to bench/profiles; summarize with bench/profile-summary.ts)
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
-import { connect } from 'nats';
-import { natsServers } from '../src/infra/nats-options.js';
-import { closeRedis, createRedis } from '../src/infra/redis.js';
-import { commandQueueName } from '../src/queues/command-queues.js';
+import { configSchema } from '../src/config/config.js';
 import { resolveServices } from '../test/support/resolve-services.js';
-import { bullmqCeiling, jetstreamCeiling, mongoCeiling } from './ceilings.js';
-import { seedLines } from './fleet.js';
+import { bullmqCeiling, jetstreamCeiling, mongoBulkCeiling, mongoCeiling } from './ceilings.js';
+import { figuresSvg, type RunRecord, type StartRecord } from './figures.js';
+import { linesPerAccount, seedLines, setLinesPerAccount } from './fleet.js';
 import { PlanChangeLoad, type LoadResult } from './pipeline-load.js';
-import { UsageLoad, type UsageResult } from './usage-load.js';
+import { cleanUp, printTables, serverVersions } from './report.js';
 import { round, RssSampler } from './stats.js';
+import { UsageLoad, type UsageResult } from './usage-load.js';
+import { build, startWorkers, stopWorkers } from './workers.js';
 
 const { values } = parseArgs({
   options: {
-    lines: { type: 'string', default: '10000' },
+    quick: { type: 'boolean', default: false },
+    lines: { type: 'string' },
     scales: { type: 'string' },
     workers: { type: 'string', default: '1' },
-    requests: { type: 'string', default: '5000' },
+    requests: { type: 'string' },
     rates: { type: 'string', default: '100,500' },
-    'rate-seconds': { type: 'string', default: '10' },
+    'rate-seconds': { type: 'string' },
     'soak-seconds': { type: 'string', default: '0' },
-    partitions: { type: 'string', default: '8' },
-    label: { type: 'string', default: 'run' },
+    partitions: { type: 'string', default: String(configSchema.parse({}).OPENSIM_PARTITIONS) },
+    'partition-sweep': { type: 'string', default: '' },
+    'lines-per-account': { type: 'string', default: '100' },
+    label: { type: 'string' },
     profile: { type: 'boolean', default: false },
-    'usage-records': { type: 'string', default: '50000' },
+    'usage-records': { type: 'string' },
     'usage-lines': { type: 'string', default: '1000' },
   },
 });
+const quick = values.quick!;
 const list = (s: string) => s.split(',').filter(Boolean).map(Number);
-const scales = list(values.scales ?? values.lines!).sort((a, b) => a - b);
+const scales = list(values.scales ?? values.lines ?? (quick ? '5000' : '10000')).sort((a, b) => a - b);
 const workerCounts = list(values.workers!);
-const requests = Number(values.requests);
+const requests = Number(values.requests ?? (quick ? 1500 : 5000));
 const rates = list(values.rates!);
-const rateSeconds = Number(values['rate-seconds']);
+const rateSeconds = Number(values['rate-seconds'] ?? (quick ? 4 : 10));
 const soakSeconds = Number(values['soak-seconds']);
-const partitions = values.partitions!;
-const usageRecords = Number(values['usage-records']);
+const partitions = Number(values.partitions);
+const sweep = list(values['partition-sweep']!).filter((p) => p !== partitions);
+const usageRecords = Number(values['usage-records'] ?? (quick ? 10_000 : 50_000));
 const usageLines = Number(values['usage-lines']);
+const label = values.label ?? (quick ? 'quick' : 'run');
+setLinesPerAccount(Number(values['lines-per-account']));
 /** Coalescing of `usage.updated` in the bench (the default is 5 s): the event lag measured includes up to this. */
-const USAGE_UPDATED_INTERVAL_MS = '1000';
+const USAGE_UPDATED_INTERVAL_MS = 1000;
 
 const log = (...parts: unknown[]) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...parts);
 
@@ -60,89 +68,105 @@ const { urls, stop: stopServices } = await resolveServices();
 const prefix = `bench${randomBytes(3).toString('hex')}`;
 const mongoUrl = new URL(urls.mongoUrl);
 mongoUrl.pathname = `/${prefix}`;
-const env = { NATS_URL: urls.natsUrl, REDIS_URL: urls.redisUrl, MONGO_URL: mongoUrl.toString(), OPENSIM_SUBJECT_PREFIX: prefix, OPENSIM_PARTITIONS: partitions, OPENSIM_USAGE_UPDATED_INTERVAL_MS: USAGE_UPDATED_INTERVAL_MS, LOG_LEVEL: 'info' };
+const env = (p: number) => ({ NATS_URL: urls.natsUrl, REDIS_URL: urls.redisUrl, MONGO_URL: mongoUrl.toString(), OPENSIM_SUBJECT_PREFIX: prefix, OPENSIM_PARTITIONS: String(p), OPENSIM_USAGE_UPDATED_INTERVAL_MS: String(USAGE_UPDATED_INTERVAL_MS), LOG_LEVEL: 'warn' });
 
-build();
-const versions = await serverVersions();
+const built = build(log);
+const versions = await serverVersions(urls);
 log('servers', versions, 'cores', cpus().length);
 
+// A warm-up pass first: a cold JVM measured 774/s where a warm one did 1,310/s (issue 13).
+log('ceilings: warm-up…');
+const ops = quick ? 2000 : 5000;
+await mongoCeiling(urls.mongoUrl, 8, ops);
+await mongoBulkCeiling(urls.mongoUrl, 50, 2, ops);
 log('ceilings…');
 const ceilings = {
-  bullmqEmptyJobsPerSecond: await bullmqCeiling(urls.redisUrl, Number(partitions), 5000),
-  mongoGuardedUpdatesPerSecond: await mongoCeiling(urls.mongoUrl, Number(partitions), 5000),
-  jetstreamPublishConsumePerSecond: await jetstreamCeiling(urls.natsUrl, 20_000),
+  bullmqEmptyJobsPerSecond: await bullmqCeiling(urls.redisUrl, 8, ops),
+  mongoGuardedUpdatesPerSecond: await mongoCeiling(urls.mongoUrl, 8, ops),
+  mongoBulkGuardedUpdatesPerSecond: await mongoBulkCeiling(urls.mongoUrl, 50, 2, ops * 4),
+  jetstreamPublishConsumePerSecond: await jetstreamCeiling(urls.natsUrl, quick ? 10_000 : 20_000),
 };
-const lowestCeiling = Math.min(...Object.values(ceilings));
 log('ceilings', ceilings);
 
-const mongo = await new MongoClient(env.MONGO_URL).connect();
+const mongo = await new MongoClient(mongoUrl.toString()).connect();
 const load = await PlanChangeLoad.open(urls.natsUrl, prefix, scales.at(-1)!);
-const runs: Record<string, unknown>[] = [];
-const usageRuns: (UsageResult & { lines: number; fleet: number; workers: number; peakWorkerRssMb: number })[] = [];
 const usage = await UsageLoad.open(urls.natsUrl, prefix);
-const sweepScans: { lines: number; ms: number }[] = [];
+const runs: (RunRecord & LoadResult & { ratioToGuardedCeiling: number; ratioToBulkCeiling: number })[] = [];
+const usageRuns: (UsageResult & { fleet: number; workers: number; partitions: number; peakWorkerRssMb: number })[] = [];
+const starts: StartRecord[] = [];
+const seeding: { lines: number; seconds: number }[] = [];
 const startedAt = new Date().toISOString();
-const resultsFile = new URL(`./results/${startedAt.replace(/[:.]/g, '-')}-${values.label}.json`, import.meta.url);
+const stem = `${startedAt.replace(/[:.]/g, '-')}-${label}`;
+const resultsFile = new URL(`./results/${stem}.json`, import.meta.url);
+const figuresFile = new URL(`./results/${stem}.svg`, import.meta.url);
 
 /** Written after every measurement, so a run cut short keeps what it measured. */
-function saveResults() {
-  const out = { label: values.label, at: startedAt, machine: { cores: cpus().length, memoryGb: round(totalmem() / 2 ** 30), node: process.version }, servers: versions, partitions: Number(partitions), usageUpdatedIntervalMs: Number(USAGE_UPDATED_INTERVAL_MS), sweepFullMs: Number(process.env.OPENSIM_SWEEP_FULL_MS ?? 30_000), sweepScans, ceilings, lowestCeiling, runs, usage: usageRuns };
+function save() {
+  const out = {
+    label, at: startedAt, source: built.source, quick,
+    machine: { cores: cpus().length, memoryGb: round(totalmem() / 2 ** 30), node: process.version },
+    servers: versions, partitions, partitionSweep: sweep, linesPerAccount: linesPerAccount(), usageUpdatedIntervalMs: USAGE_UPDATED_INTERVAL_MS,
+    ceilings, seeding, starts, runs, usage: usageRuns,
+  };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(resultsFile, JSON.stringify(out, null, 2));
+  writeFileSync(figuresFile, figuresSvg(out));
   return out;
 }
+
 let seeded = 0;
 let runNo = 0;
+
+/** One set of worker processes: started (time to ready), measured with `measure`, stopped. */
+async function withWorkers(lines: number, workers: number, p: number, measure: (record: (kind: string, result: LoadResult) => void, rss: RssSampler) => Promise<void>) {
+  const started = await startWorkers(built, workers, env(p), values.profile!);
+  log(`started ${workers} worker(s), ${p} partitions, at ${lines} lines: ready in ${started.readyMs.join(', ')} ms`);
+  const rss = new RssSampler(() => started.procs.map((proc) => proc.pid!));
+  try {
+    if (started.readyMs.some((ms) => ms === null)) throw new Error('a worker was not ready within 300 s');
+    // The first request after ready: what a process at this scale needs before it does work.
+    const first = await load.run({ lines, requests: 1, rate: null, runId: `first${runNo++}` });
+    starts.push({ lines, workers, partitions: p, readyMs: started.readyMs, firstOutcomeMs: first.errors === 0 ? Math.round(Math.max(...started.readyMs.map(Number)) + first.latencyMs.max) : null });
+    await load.run({ lines, requests: Math.min(500, requests), rate: null, runId: `warm${runNo++}` });
+    rss.phase(); // the warm-up's peak belongs to no measurement
+    await measure((kind, result) => {
+      const peak = rss.phase();
+      runs.push({ ...result, kind, lines, workers, partitions: p, ratioToGuardedCeiling: round(result.throughputPerSecond / ceilings.mongoGuardedUpdatesPerSecond, 2), ratioToBulkCeiling: round(result.throughputPerSecond / ceilings.mongoBulkGuardedUpdatesPerSecond, 2), peakWorkerRssMb: peak });
+      save();
+      log(kind, `lines=${lines} workers=${workers} partitions=${p}`, `${result.throughputPerSecond}/s`, result.latencyMs, result.outcomes, `rss ${peak} MB`);
+    }, rss);
+  } catch (err) {
+    // Never a failure of the bench: what was measured stays, the rest is said.
+    log(`measurement at ${lines} lines, ${workers} worker(s), ${p} partitions cut short:`, (err as Error).message);
+  } finally {
+    rss.stop();
+    await stopWorkers(started.procs);
+  }
+}
 
 try {
   for (const scale of scales) {
     log(`seeding lines ${seeded}…${scale}`);
     const t0 = performance.now();
     await seedLines(mongo.db(), seeded, scale);
-    log(`seeded ${scale - seeded} lines in ${round((performance.now() - t0) / 1000)} s`);
+    seeding.push({ lines: scale, seconds: round((performance.now() - t0) / 1000) });
+    log(`seeded ${scale - seeded} lines in ${seeding.at(-1)!.seconds} s`);
     seeded = scale;
-    const scanMs = await sweepScanMs();
-    sweepScans.push({ lines: scale, ms: scanMs });
-    log(`a sweep's query over ${scale} lines (no index on the test server) took ${scanMs} ms`);
     for (const workers of workerCounts) {
-      const procs = await startWorkers(workers);
-      const rss = new RssSampler(() => procs.map((p) => p.pid!));
-      const record = async (kind: string, result: LoadResult) => {
-        const phasePeak = rss.phase();
-        runs.push({ kind, lines: scale, workers, ...result, ratioToLowestCeiling: round(result.throughputPerSecond / lowestCeiling, 2), peakWorkerRssMb: phasePeak });
-        saveResults();
-        log(kind, `lines=${scale} workers=${workers}`, `${result.throughputPerSecond}/s`, result.latencyMs, result.outcomes, `rss ${phasePeak} MB`);
-      };
-      await load.run({ lines: scale, requests: Math.min(500, requests), rate: null, runId: `warm${runNo++}` });
-      rss.phase(); // the warm-up's peak belongs to no measurement
-      await record('full-speed', await load.run({ lines: scale, requests, rate: null, runId: `r${runNo++}` }));
-      if (scale === scales[0] && workers === workerCounts[0]) {
-        for (const rate of rates) await record(`rate-${rate}`, await load.run({ lines: scale, requests: rate * rateSeconds, rate, runId: `r${runNo++}` }));
-        if (usageRecords > 0) {
-          // Each run on lines no earlier run counted usage for: full speed, then 1,000 records/s for 10 s.
-          const lines = Math.min(usageLines, Math.floor(scale / 2));
-          for (const [k, rate] of [null, 1000].entries()) {
-            const result = await usage.run({ firstLine: k * lines, lines, records: rate === null ? usageRecords : rate * 10, rate, runId: `u${runNo++}` });
-            usageRuns.push({ ...result, fleet: scale, workers, peakWorkerRssMb: rss.phase() });
-            saveResults();
-            log('usage', `offered=${rate ?? 'max'} lines=${result.lines} of ${scale}`, `${result.absorbedPerSecond} records/s`, 'lag', result.eventLagMs, `not counted ${result.recordsNotCounted}`);
-          }
-        }
-        if (soakSeconds > 0) {
-          const before = rss.series.length;
-          // Memory over the offered period; what is still queued when it ends counts as errors (the backlog).
-          await record('soak-500', await load.run({ lines: scale, requests: 500 * soakSeconds, rate: 500, runId: `r${runNo++}`, timeoutMs: 30_000 }));
-          const soak = rss.series.slice(before);
-          const minuteMean = (part: typeof soak) => round(part.reduce((sum, x) => sum + x.rssMb, 0) / Math.max(1, part.length));
-          Object.assign(runs.at(-1)!, {
-            rssSeriesMb: soak.filter((_, k) => k % 20 === 0),
-            rssFirstMinuteMeanMb: minuteMean(soak.slice(0, 120)),
-            rssLastMinuteMeanMb: minuteMean(soak.slice(-120)),
-          });
-        }
-      }
-      rss.stop();
-      await stopWorkers(procs);
+      const firstSet = scale === scales[0] && workers === workerCounts[0];
+      await withWorkers(scale, workers, partitions, async (record, rss) => {
+        record('full-speed', await load.run({ lines: scale, requests, rate: null, runId: `r${runNo++}` }));
+        if (!firstSet) return;
+        for (const rate of rates) record(`rate-${rate}`, await load.run({ lines: scale, requests: rate * rateSeconds, rate, runId: `r${runNo++}` }));
+        if (usageRecords > 0) await measureUsage(scale, workers, rss);
+        if (soakSeconds > 0) await soak(scale, record, rss);
+      });
+    }
+    if (scale === scales[0]) {
+      for (const p of sweep) await withWorkers(scale, workerCounts[0]!, p, async (record) => record('partition-sweep', await load.run({ lines: scale, requests, rate: null, runId: `r${runNo++}` })));
+      // The main count's full-speed run is the sweep's point for it.
+      const main = runs.find((r) => r.kind === 'full-speed' && r.lines === scale && r.workers === workerCounts[0]);
+      if (sweep.length > 0 && main) runs.push({ ...main, kind: 'partition-sweep' });
     }
   }
 } finally {
@@ -150,92 +174,32 @@ try {
   await usage.close();
   await mongo.db().dropDatabase();
   await mongo.close();
-  await cleanupQueuesAndStreams();
+  await cleanUp(urls, prefix, Math.max(partitions, ...sweep));
   await stopServices();
 }
 
-const result = saveResults();
-printTable(result.ceilings, runs);
-printUsage(usageRuns);
-log('results written to', resultsFile.pathname);
+const result = save();
+printTables(result);
+log('results written to', resultsFile.pathname, 'and', figuresFile.pathname);
 process.exit(0);
 
-/** Workers run the compiled build, as the container image does (no TypeScript loader in memory). */
-function build(): void {
-  log('building (npm run build)…');
-  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
-}
-
-async function startWorkers(count: number): Promise<ChildProcess[]> {
-  const procs = Array.from({ length: count }, (_, k) =>
-    spawn(process.execPath, [...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', 'bench/profiles'] : []), 'dist/cli/run.js', 'start'], { env: { ...process.env, ...env, OPENSIM_HTTP_PORT: String(18080 + k) }, stdio: ['ignore', 'ignore', 'inherit'] }),
-  );
-  for (let k = 0; k < count; k++) {
-    // Long: on the test server each process's first sweeps scan every line (16 s per scan at 1,000,000 lines).
-    const deadline = Date.now() + 300_000;
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${18080 + k}/readyz`).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error('worker not ready within 300 s');
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  return procs;
-}
-
-async function stopWorkers(procs: ChildProcess[]): Promise<void> {
-  await Promise.all(procs.map((p) => new Promise<void>((r) => (p.once('exit', () => r()), p.kill('SIGTERM')))));
-}
-
-async function serverVersions() {
-  const nc = await connect({ servers: natsServers(urls.natsUrl) });
-  const nats = nc.info?.version;
-  await nc.close();
-  const redis = createRedis(urls.redisUrl);
-  const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1];
-  await closeRedis(redis);
-  const client = await new MongoClient(urls.mongoUrl).connect();
-  const mongoVersion = (await client.db('admin').command({ buildInfo: 1 })).version as string;
-  await client.close();
-  return { nats, redis: redisVersion, mongo: `${mongoVersion} (${urls.origin === 'testcontainers' ? 'MongoDB' : 'MongoDB-wire server of scripts/services.sh'})` };
-}
-
-async function cleanupQueuesAndStreams() {
-  const { Queue } = await import('bullmq');
-  const connection = createRedis(urls.redisUrl, { maxRetriesPerRequest: null });
-  for (let p = 0; p < Number(partitions); p++) {
-    const q = new Queue(commandQueueName(prefix, p), { connection });
-    await q.obliterate({ force: true }).catch(() => {});
-    await q.close();
-  }
-  await closeRedis(connection);
-  const nc = await connect({ servers: natsServers(urls.natsUrl) });
-  const jsm = await nc.jetstreamManager();
-  for (const s of ['COMMANDS', 'USAGE', 'EVENTS']) await jsm.streams.delete(`${prefix.toUpperCase()}_${s}`).catch(() => {});
-  await nc.drain();
-}
-
-function printTable(ceilingsOut: Record<string, number>, rows: Record<string, unknown>[]) {
-  console.log('\nCeilings (per second):', ceilingsOut);
-  console.log('\n| run | lines | workers | offered/s | throughput/s | ×lowest ceiling | p50 ms | p95 ms | p99 ms | max ms | peak RSS MB | errors |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of rows) {
-    const l = r.latencyMs as { p50: number; p95: number; p99: number; max: number };
-    console.log(`| ${String(r.kind)} | ${String(r.lines)} | ${String(r.workers)} | ${String(r.offeredPerSecond ?? 'max')} | ${String(r.throughputPerSecond)} | ${String(r.ratioToLowestCeiling)} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} | ${String(r.peakWorkerRssMb)} | ${String(r.errors)} |`);
+/** Usage records: 50,000 over 1,000 lines at full speed, then 1,000/s for 10 s on other lines (each run on lines no earlier run counted usage for). */
+async function measureUsage(scale: number, workers: number, rss: RssSampler): Promise<void> {
+  const lines = Math.min(usageLines, Math.floor(scale / 2));
+  for (const [k, rate] of [null, 1000].entries()) {
+    const result = await usage.run({ firstLine: k * lines, lines, records: rate === null ? usageRecords : rate * (quick ? 5 : 10), rate, runId: `u${runNo++}` });
+    usageRuns.push({ ...result, fleet: scale, workers, partitions, peakWorkerRssMb: rss.phase() });
+    save();
+    log('usage', `offered=${rate ?? 'max'} lines=${result.lines} of ${scale}`, `${result.absorbedPerSecond} records/s`, 'lag', result.eventLagMs, `not counted ${result.recordsNotCounted}`, `rss ${usageRuns.at(-1)!.peakWorkerRssMb} MB`);
   }
 }
 
-function printUsage(rows: typeof usageRuns) {
-  if (rows.length === 0) return;
-  console.log(`\nUsage records (usage.updated at most once per line per ${USAGE_UPDATED_INTERVAL_MS} ms):`);
-  console.log('| offered/s | records | lines | fleet | absorbed/s | published/s | lag p50 ms | lag p95 ms | lag p99 ms | lag max ms | usage.updated | not counted | peak RSS MB |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.offeredPerSecond ?? 'max'} | ${r.records} | ${r.lines} | ${r.fleet} | ${r.absorbedPerSecond} | ${r.publishedPerSecond} | ${r.eventLagMs.p50} | ${r.eventLagMs.p95} | ${r.eventLagMs.p99} | ${r.eventLagMs.max} | ${r.usageUpdatedEvents} | ${r.recordsNotCounted} | ${r.peakWorkerRssMb} |`);
-}
-
-/** One query of the outbox sweep (events older than now) over the lines: a scan where no index is built. */
-async function sweepScanMs(): Promise<number> {
-  const t0 = performance.now();
-  await mongo.db().collection('lines').find({ 'outbox.event.time': { $lt: new Date().toISOString() } }, { projection: { _id: 1 } }).limit(100).toArray();
-  return round(performance.now() - t0);
+/** Memory over a long offered period; what is still queued when it ends counts as errors (the backlog). */
+async function soak(scale: number, record: (kind: string, result: LoadResult) => void, rss: RssSampler): Promise<void> {
+  const before = rss.series.length;
+  record('soak-500', await load.run({ lines: scale, requests: 500 * soakSeconds, rate: 500, runId: `r${runNo++}`, timeoutMs: 30_000 }));
+  const samples = rss.series.slice(before);
+  const minuteMean = (part: typeof samples) => round(part.reduce((sum, x) => sum + x.rssMb, 0) / Math.max(1, part.length));
+  Object.assign(runs.at(-1)!, { rssSeriesMb: samples.filter((_, k) => k % 20 === 0), rssFirstMinuteMeanMb: minuteMean(samples.slice(0, 120)), rssLastMinuteMeanMb: minuteMean(samples.slice(-120)) });
+  save();
 }

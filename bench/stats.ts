@@ -13,6 +13,32 @@ export function summarize(samples: number[]): LatencySummary {
   return { count: sorted.length, p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)), max: round(sorted.at(-1) ?? NaN) };
 }
 
+/** One window of a run: when it ended (s from the first publish), how many completed in it, their percentiles. */
+export interface LatencyWindow {
+  t: number;
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+/** Latency percentiles over a run, per window of completion time (`atMs` from the run's start). */
+export function latencySeries(samples: readonly { atMs: number; latencyMs: number }[], windowMs = 1000): LatencyWindow[] {
+  const windows = new Map<number, number[]>();
+  for (const s of samples) {
+    const w = Math.floor(s.atMs / windowMs);
+    const list = windows.get(w);
+    if (list) list.push(s.latencyMs);
+    else windows.set(w, [s.latencyMs]);
+  }
+  return [...windows]
+    .sort((a, b) => a[0] - b[0])
+    .map(([w, list]) => {
+      const { p50, p95, p99 } = summarize(list);
+      return { t: round(((w + 1) * windowMs) / 1000, 2), count: list.length, p50, p95, p99 };
+    });
+}
+
 export function round(value: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
