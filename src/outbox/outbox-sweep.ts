@@ -3,6 +3,7 @@ import type { Collections, OutboxEntry } from '../store/documents.js';
 import { groupCommit } from '../store/group-commit.js';
 import { markersBefore, type MarkedCollection, type MarkerRef, type OutboxMarker } from '../store/outbox-markers.js';
 import { fence, fenceable, readMarked, type MarkedDocument } from '../store/outbox-fence.js';
+import { groupBy } from '../runtime/group-by.js';
 
 /** How long a marker of a record or resource whose events never arrived is kept: its writer may still be on its way. */
 export const UNFENCED_ORPHAN_MS = 3_600_000;
@@ -42,15 +43,4 @@ async function sweepDocument(c: Collections, flush: Flush, collection: MarkedCol
   const gone = doc && fenceable(collection) ? ((await fence(c, collection, doc, now)) ? absent : []) : absent.filter((m) => nowMs - Date.parse(m.at) > UNFENCED_ORPHAN_MS);
   if (gone.length > 0) await groupCommit(c).unmarks.submitAll(gone.map((m) => ({ _id: m._id })));
   return published;
-}
-
-function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
-  const groups = new Map<K, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  return groups;
 }

@@ -66,6 +66,7 @@ import type { MarkerRef } from '../store/outbox-markers.js';
 import type { LineMonthDocument, UsageCommit } from '../store/monitoring-documents.js';
 import type { JetStreamClient } from 'nats';
 import { failpoint } from '../runtime/failpoints.js';
+import { groupBy } from '../runtime/group-by.js';
 
 /** A valid usage message of the batch. */
 export interface UsageMessage {
@@ -356,17 +357,6 @@ function addTo(map: Map<string, Set<string>>, key: string, value: string): void 
   const set = map.get(key) ?? new Set<string>();
   set.add(value);
   map.set(key, set);
-}
-
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  return groups;
 }
 
 function unique<T>(values: readonly T[]): T[] {

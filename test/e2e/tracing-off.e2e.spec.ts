@@ -6,9 +6,9 @@ import { headers, type Msg } from 'nats';
 import { startTracing } from '../../src/tracing/start-tracing.js';
 import { tracingOn } from '../../src/tracing/spans.js';
 import { partitionOf } from '../../src/queues/command-queues.js';
-import type { RunningSystem } from '../../src/app/system.js';
 import type { CloudEvent } from '../../src/contract/messages.js';
 import type { PipelineClient } from '../support/pipeline.js';
+import { startOutcomePipeline, type OutcomePipeline } from '../support/traced-pipeline.js';
 
 /**
  * With no OTEL_* variable set, tracing stays off: nothing is registered, no SDK module is
@@ -20,24 +20,16 @@ const OTEL_UNSET = Object.fromEntries(Object.entries(process.env).filter(([name]
 
 describe('tracing off (no OTEL_* variable), real NATS, Redis and MongoDB', () => {
   let client: PipelineClient;
-  let system: RunningSystem;
-  const outcomes: Msg[] = [];
+  let pipeline: OutcomePipeline | undefined;
+  let outcomes: Msg[] = [];
 
   beforeAll(async () => {
     expect(await startTracing(OTEL_UNSET)).toBeNull();
-    const { fleet, isolatedEnv, PipelineClient, startInProcess } = await import('../support/pipeline.js');
-    const env = isolatedEnv();
-    client = await PipelineClient.open(env);
-    await client.seed(fleet(ACC, 1));
-    system = await startInProcess(env);
-    const sub = client.nc.subscribe(`${client.prefix}.evt.plan-change.${ACC}`);
-    void (async () => {
-      for await (const m of sub) outcomes.push(m);
-    })();
+    pipeline = await startOutcomePipeline(ACC);
+    ({ client, outcomes } = pipeline);
   });
   afterAll(async () => {
-    await system?.stop();
-    await client?.cleanup();
+    await pipeline?.stop();
   });
 
   it('given no OTEL_* variable, then no provider is registered and no SDK or instrumentation is loaded', () => {

@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { headers, type Msg } from 'nats';
 import { startTracing, type Tracing } from '../../src/tracing/start-tracing.js';
-import type { RunningSystem } from '../../src/app/system.js';
 import type { CloudEvent } from '../../src/contract/messages.js';
 import { partitionOf } from '../../src/queues/command-queues.js';
 import type { PipelineClient } from '../support/pipeline.js';
+import { startOutcomePipeline, type OutcomePipeline } from '../support/traced-pipeline.js';
 
 /**
  * Tracing on, exported to memory: one plan change whose inbound message carries a traceparent
@@ -21,24 +21,16 @@ const memory = new InMemorySpanExporter();
 describe('tracing on (OTEL_TRACES_EXPORTER set), real NATS, Redis and MongoDB', () => {
   let tracing: Tracing | null;
   let client: PipelineClient;
-  let system: RunningSystem;
-  const outcomes: Msg[] = [];
+  let pipeline: OutcomePipeline | undefined;
+  let outcomes: Msg[] = [];
 
   beforeAll(async () => {
     tracing = await startTracing({ OTEL_TRACES_EXPORTER: 'otlp' }, { exporter: memory });
-    const { fleet, isolatedEnv, PipelineClient, startInProcess } = await import('../support/pipeline.js');
-    const env = isolatedEnv();
-    client = await PipelineClient.open(env);
-    await client.seed(fleet(ACC, 1));
-    system = await startInProcess(env);
-    const sub = client.nc.subscribe(`${client.prefix}.evt.plan-change.${ACC}`);
-    void (async () => {
-      for await (const m of sub) outcomes.push(m);
-    })();
+    pipeline = await startOutcomePipeline(ACC);
+    ({ client, outcomes } = pipeline);
   });
   afterAll(async () => {
-    await system?.stop();
-    await client?.cleanup();
+    await pipeline?.stop();
     await tracing?.shutdown();
   });
 
