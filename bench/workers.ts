@@ -11,9 +11,10 @@ export interface Build {
 }
 
 /**
- * Builds the committed sources (`git archive HEAD`) unless BENCH_SOURCE=worktree: others may be
- * changing the working tree while a run lasts, and a run's numbers should belong to a commit. The
- * build lives under the repository, so its imports resolve to the repository's node_modules.
+ * Builds the committed sources (`git archive HEAD`, or BENCH_REF: an earlier commit, for a before
+ * and after on the same servers) unless BENCH_SOURCE=worktree: others may be changing the working
+ * tree while a run lasts, and a run's numbers should belong to a commit. The build lives under
+ * the repository, so its imports resolve to the repository's node_modules.
  */
 export function build(log: (...parts: unknown[]) => void): Build {
   const dir = resolve(ROOT, '.services/bench-build');
@@ -24,9 +25,10 @@ export function build(log: (...parts: unknown[]) => void): Build {
   if (process.env.BENCH_SOURCE !== 'worktree') {
     const snapshot = resolve(dir, 'snapshot');
     mkdirSync(snapshot);
-    execFileSync('bash', ['-c', `git -C "${ROOT}" archive HEAD src tsconfig.json tsconfig.build.json | tar -x -C "${snapshot}"`]);
+    const ref = process.env.BENCH_REF ?? 'HEAD';
+    source = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', ref], { encoding: 'utf8' }).trim();
+    execFileSync('bash', ['-c', `git -C "${ROOT}" archive ${source} src tsconfig.json tsconfig.build.json | tar -x -C "${snapshot}"`]);
     project = resolve(snapshot, 'tsconfig.build.json');
-    source = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
   }
   log(`building ${source}…`);
   execFileSync(process.execPath, [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-p', project, '--outDir', resolve(dir, 'dist')], { cwd: ROOT, stdio: 'inherit' });
