@@ -1,4 +1,4 @@
-import { heldResources, InconsistentStateError, resourceStateOn, type ChangePlanState, type Line, type LineMonth, type Product, type Resource, type Service } from '../domain/index.js';
+import { eventKeys, heldResources, InconsistentStateError, resourceStateOn, type ChangePlanState, type Line, type LineMonth, type Product, type Resource, type Service } from '../domain/index.js';
 import type { PlanChangeRequest } from '../contract/messages.js';
 import {
   DECIDED_REQUEST_IDS_KEPT,
@@ -128,6 +128,11 @@ export async function commitOnLine(c: Collections, lineDoc: Pick<LineDocument, '
     },
     commit.now,
   );
+}
+
+/** A decision about a request as its line records it; its event is named after the request and the outcome. */
+export function decisionAbout(request: { requestId: string; clientAccountId: string }, outcome: LineDecision['outcome'], reason: string | null, decidedAt: string): LineDecision {
+  return { requestId: request.requestId, clientAccountId: request.clientAccountId, outcome, reason, eventId: eventKeys.planChange(request.requestId, outcome), decidedAt };
 }
 
 /** The decision a line holds about a request, if it is still in its bounded list. */

@@ -1,8 +1,7 @@
-import { applyScheduledChange, eventKeys, scheduledRequestOf, type Instant } from '../domain/index.js';
-import type { LineDecision } from '../store/documents.js';
+import { applyScheduledChange, scheduledRequestOf, type Instant } from '../domain/index.js';
 import { rereadWhileLost } from '../store/line-writes.js';
 import { archiveMonth } from '../store/month-archive.js';
-import { commitOnLine, loadPlanChange, projectResources, recordDecision } from '../store/plan-change-store.js';
+import { commitOnLine, decisionAbout, loadPlanChange, projectResources, recordDecision } from '../store/plan-change-store.js';
 import { unmarkScheduled } from '../store/scheduled-markers.js';
 import { entries, type WorkerDeps } from './plan-change.js';
 
@@ -40,14 +39,7 @@ export async function processDueChange(deps: WorkerDeps, due: DueChange, now: In
       return result;
     }
     if (result.outcome === 'not-due') return result;
-    const decision: LineDecision = {
-      requestId: request.requestId,
-      clientAccountId: request.clientAccountId,
-      outcome: result.outcome,
-      reason: result.outcome === 'rejected' ? result.reason : null,
-      eventId: eventKeys.planChange(request.requestId, result.outcome),
-      decidedAt: now,
-    };
+    const decision = decisionAbout(request, result.outcome, result.outcome === 'rejected' ? result.reason : null, now);
     // A change in a month not rolled over yet leaves the previous month: keep its record first.
     if (result.outcome === 'applied' && lineDoc.month && lineDoc.month.month !== result.month.month) await archiveMonth(c, lineDoc, lineDoc.month);
     const pending = entries(deps.prefix, result.events, now);

@@ -1,9 +1,9 @@
 import { cancelPlanChange, eventKeys, type Instant, type Service } from '../domain/index.js';
 import type { PlanChangeCancel } from '../contract/messages.js';
-import { DECIDED_REQUEST_IDS_KEPT, requestKey, type LineDecision, type RequestDocument } from '../store/documents.js';
+import { DECIDED_REQUEST_IDS_KEPT, requestKey, type RequestDocument } from '../store/documents.js';
 import { insertMarked } from '../store/marked-writes.js';
 import { rereadWhileLost, writeLine } from '../store/line-writes.js';
-import { commitOnLine, findDecision, projectResources, recordDecision } from '../store/plan-change-store.js';
+import { commitOnLine, decisionAbout, findDecision, projectResources, recordDecision } from '../store/plan-change-store.js';
 import { unmarkScheduled } from '../store/scheduled-markers.js';
 import { toRecord } from '../store/to-record.js';
 import { entries, type Outcome, type WorkerDeps } from './plan-change.js';
@@ -36,7 +36,7 @@ export async function processPlanChangeCancel(deps: WorkerDeps, cancel: PlanChan
         return { outcome: 'duplicate' };
       case 'applied': {
         const scheduled = lineDoc!.line.scheduledChange!;
-        const decision: LineDecision = { requestId: cancel.requestId, clientAccountId: scheduled.clientAccountId, outcome: 'cancelled', reason: null, eventId: eventKeys.planChange(cancel.requestId, 'cancelled'), decidedAt: now };
+        const decision = decisionAbout({ requestId: cancel.requestId, clientAccountId: scheduled.clientAccountId }, 'cancelled', null, now);
         const committed = await commitOnLine(c, lineDoc!, { decision, change: { line: result.line }, outbox: pending, now, decidedBefore: true, cancelId: cancel.cancelId });
         if (committed.status !== 'committed') return 'lost';
         await Promise.all([

@@ -1,10 +1,10 @@
-import { changePlan, eventKeys, type ChangePlanResult, type DomainEvent, type Instant } from '../domain/index.js';
+import { changePlan, type ChangePlanResult, type DomainEvent, type Instant } from '../domain/index.js';
 import type { PlanChangeRequest } from '../contract/messages.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import type { OutboxPublisher } from '../outbox/outbox.js';
 import { requestKey, type Collections, type LineDecision, type LineDocument, type RequestDocument, type ScheduledMarker } from '../store/documents.js';
 import { markScheduled } from '../store/scheduled-markers.js';
-import { commitOnLine, decisionOnLine, loadPlanChange, projectResources, recordDecision, type LoadedPlanChange, type References } from '../store/plan-change-store.js';
+import { commitOnLine, decisionAbout, decisionOnLine, loadPlanChange, projectResources, recordDecision, type LoadedPlanChange, type References } from '../store/plan-change-store.js';
 import { archiveMonth } from '../store/month-archive.js';
 import { rereadWhileLost } from '../store/line-writes.js';
 import { failpoint } from '../runtime/failpoints.js';
@@ -47,14 +47,7 @@ export async function processPlanChange(deps: WorkerDeps, request: PlanChangeReq
     const lineDoc = loaded.lineDoc;
     if (result.outcome === 'scheduled') return schedule(deps, lineDoc!, request, result, now);
     const pending = entries(deps.prefix, result.events, now);
-    const decision: LineDecision = {
-      requestId: request.requestId,
-      clientAccountId: request.clientAccountId,
-      outcome: result.outcome,
-      reason: result.outcome === 'rejected' ? result.reason : null,
-      eventId: eventKeys.planChange(request.requestId, result.outcome),
-      decidedAt: now,
-    };
+    const decision = decisionAbout(request, result.outcome, result.outcome === 'rejected' ? result.reason : null, now);
     if (!lineDoc) {
       // No line to commit on (UNKNOWN_LINE): the decision record is the commit point.
       const markers = await recordDecision(c, { ...record(decision, null), outbox: pending });
@@ -98,7 +91,7 @@ async function schedule(deps: WorkerDeps, lineDoc: LineDocument, request: PlanCh
   const scheduled = result.line.scheduledChange!;
   const marker: ScheduledMarker = { _id: request.requestId, lineId: lineDoc._id, clientAccountId: request.clientAccountId, effectiveAt: scheduled.effectiveAt };
   await markScheduled(c, marker);
-  const decision: LineDecision = { requestId: request.requestId, clientAccountId: request.clientAccountId, outcome: 'scheduled', reason: null, eventId: eventKeys.planChange(request.requestId, 'scheduled'), decidedAt: now };
+  const decision = decisionAbout(request, 'scheduled', null, now);
   const committed = await commitOnLine(c, lineDoc, { decision, change: { line: result.line }, outbox: entries(deps.prefix, result.events, now), now });
   if (committed.status !== 'committed') return 'lost';
   await Promise.all([

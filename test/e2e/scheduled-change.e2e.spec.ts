@@ -157,16 +157,20 @@ describe('scheduled plan changes and cancel', () => {
     const effectiveAt = inSeconds(3);
     for (let i = 0; i < 50; i++) await client!.planChange(change(`r${i}`, i, 'FPC367678-0', { effectiveAt }));
     await client!.waitForEvents((e) => e.type === 'opensim.plan-change.scheduled', 50, 30_000);
-    // The cancels go out around effectiveAt, spread over ±150 ms, so some land before and some after.
+    // The cancels go out from 150 ms before effectiveAt to about 2.5 s after it, so some land before
+    // the application and some after it even on a loaded machine (the trigger fires late there),
+    // and those around the moment race it.
     await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(effectiveAt) - 150 - Date.now())));
     for (let i = 0; i < 50; i++) {
       await cancelRequest(cancel(`x${i}`, `r${i}`));
-      await new Promise((r) => setTimeout(r, 6));
+      await new Promise((r) => setTimeout(r, 50));
     }
     const finals = await client!.waitForEvents((e) => ['opensim.plan-change.applied', 'opensim.plan-change.cancelled'].includes(e.type) && /^r\d+$/.test(String(e.data.requestId)), 50, 30_000);
     await new Promise((r) => setTimeout(r, 1000));
+    // Outcomes by event id: an event published again (the relay after a slow flush) is the same event.
     const byRequest = new Map<string, string[]>();
-    for (const e of client!.events.filter((x: CloudEvent) => /^opensim\.plan-change\.(applied|cancelled|rejected)$/.test(x.type) && /^r\d+$/.test(String(x.data.requestId)))) {
+    const finalEvents = new Map(client!.events.filter((x: CloudEvent) => /^opensim\.plan-change\.(applied|cancelled|rejected)$/.test(x.type) && /^r\d+$/.test(String(x.data.requestId))).map((e) => [e.id, e]));
+    for (const e of finalEvents.values()) {
       byRequest.set(String(e.data.requestId), [...(byRequest.get(String(e.data.requestId)) ?? []), e.type.replace('opensim.plan-change.', '')]);
     }
     expect([...byRequest.values()].every((outcomes) => outcomes.length === 1)).toBe(true);

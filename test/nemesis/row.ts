@@ -210,7 +210,8 @@ function pollReadiness(processes: NemesisProcess[], evidence: Evidence): () => v
   const timer = setInterval(() => {
     for (const p of processes) {
       if (p.httpPort === undefined) continue;
-      void fetch(`http://127.0.0.1:${p.httpPort}/readyz`, { signal: AbortSignal.timeout(1000) })
+      // Longer than /readyz's own check (1 s a server): with MongoDB away, the answer that says so comes after it.
+      void fetch(`http://127.0.0.1:${p.httpPort}/readyz`, { signal: AbortSignal.timeout(3000) })
         .then((r) => r.json() as Promise<{ services?: Record<string, boolean> }>)
         .then((body) => {
           for (const service of ['redis', 'mongo'] as const) {
