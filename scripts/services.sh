@@ -304,7 +304,9 @@ start_one() {
 wait_for() {
   local svc="$1" pid="$2" port="$3" deadline=$((SECONDS + TIMEOUT))
   until port_answers "$port"; do
-    if [[ -z "$(running_pid "$svc")" ]]; then
+    # The process itself, not running_pid: its command line reads empty for an instant while
+    # `env … java` execs, and a slow start (a large data file) was once taken for an exit.
+    if ! kill -0 "$pid" 2>/dev/null || [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]]; then
       log "$svc (pid $pid) exited before answering on $HOST:$port"
       rm -f "$(pid_file "$svc")"
       return 1
