@@ -75,6 +75,7 @@ export class MonthRollover implements Role {
         prefix: config.OPENSIM_SUBJECT_PREFIX,
         batch: config.OPENSIM_ROLLOVER_BATCH,
         usageUpdatedIntervalMs: config.OPENSIM_USAGE_UPDATED_INTERVAL_MS,
+        onPublishDeferred: () => this.pipeline.outboxSweeps.request(),
       },
       month,
       now,

@@ -16,6 +16,8 @@ export interface RolloverDeps {
   /** Lines read, decided and written together; never more in memory. */
   batch: number;
   usageUpdatedIntervalMs: number;
+  /** Told when events were left unpublished, so the relay sweeps soon. */
+  onPublishDeferred?: () => void;
 }
 
 export interface RolloverProgress {
@@ -90,7 +92,7 @@ async function rollPage(deps: RolloverDeps, page: RollingLine[], month: Month, n
     );
     const done = results.flatMap((r) => (r.status === 'committed' ? [{ _id: r.lineId, outbox: r.outbox, markers: r.markers }] : []));
     rolled += done.length;
-    await publishOutboxes(c, deps.js(), c.lines, done);
+    await publishOutboxes(c, deps.js(), c.lines, done, { onDeferred: deps.onPublishDeferred });
     // Written meanwhile by someone else (usage, a plan change): read again and decide again (maybe rolled already).
     const lost = results.filter((r) => r.status !== 'committed').map((r) => r.lineId);
     if (lost.length === 0) return rolled;

@@ -6,30 +6,41 @@
  * notice it held back) and otherwise at a slow full-sweep pace that covers other processes'
  * crashes.
  */
+/** Requested times are rounded up to this: a sweep never runs before its work is due, at most this late, and a busy writer's requests stay few. */
+const GRAIN_MS = 10;
+
 export class SweepSchedule {
   private lastFull = Number.NEGATIVE_INFINITY; // the first tick after start always sweeps
-  private requested = Number.POSITIVE_INFINITY;
+  /**
+   * Every time work was asked for that no sweep has covered yet. Not only the earliest: a
+   * sweep covers what was due when it started, and work asked for later (due later, or asked
+   * while the sweep ran) must outlive it. Keeping one minimum lost those, and a held-back
+   * `usage.updated` then waited for the full-sweep pace (30 s) instead of its due time.
+   */
+  private readonly requested = new Set<number>();
 
   constructor(private readonly fullEveryMs: number) {}
 
   /** There is work at `atMs` (now if omitted): sweep once it is due. */
   request(atMs: number = Date.now()): void {
-    this.requested = Math.min(this.requested, atMs);
+    this.requested.add(Math.ceil(atMs / GRAIN_MS) * GRAIN_MS);
   }
 
   /** When work was asked for, earliest first (+Infinity: none). */
   requestedAt(): number {
-    return this.requested;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const at of this.requested) if (at < earliest) earliest = at;
+    return earliest;
   }
 
   due(nowMs: number = Date.now()): boolean {
-    return this.requested <= nowMs || nowMs - this.lastFull >= this.fullEveryMs;
+    return this.requestedAt() <= nowMs || nowMs - this.lastFull >= this.fullEveryMs;
   }
 
-  /** A sweep ran at `startedMs`; `complete` false means it stopped at its page size and must go on. */
+  /** A sweep ran at `startedMs`: the work asked for until then is covered. `complete` false means it stopped at its page size and must go on. */
   swept(startedMs: number, complete: boolean): void {
     this.lastFull = startedMs;
-    if (this.requested <= startedMs) this.requested = Number.POSITIVE_INFINITY;
+    for (const at of this.requested) if (at <= startedMs) this.requested.delete(at);
     if (!complete) this.request(startedMs);
   }
 }

@@ -43,14 +43,25 @@ export type LineWriteResult =
   /** MongoDB's unique index on `holds` refused it: another line holds a resource this write takes. */
   | { status: 'held'; lineId: string };
 
+export interface WriteLinesOptions {
+  /**
+   * `false`: no outbox marker. Only for a caller that keeps a durable trace of its writes of its
+   * own until their events are published, and marks what it fails to publish
+   * (publish-outboxes.ts, `markFailed`): a usage batch, whose messages stay unacknowledged and
+   * whose `usagePending` entry stays on the line until then (usage-writer.ts). Two marker writes
+   * fewer per line and batch.
+   */
+  markOutbox?: boolean;
+}
+
 /**
  * Writes lines; each write's own result, in order. First the markers that let sweeps find what
  * the writes leave pending (an outbox to publish, a notice held back), then the guarded writes,
  * then the markers of writes that lost are removed (and those of notices settled).
  */
-export async function writeLines(c: Collections, writes: readonly LineWrite[], now: string): Promise<LineWriteResult[]> {
+export async function writeLines(c: Collections, writes: readonly LineWrite[], now: string, options: WriteLinesOptions = {}): Promise<LineWriteResult[]> {
   const gc = groupCommit(c);
-  const markers = writes.map((w) => outboxMarker('lines', w.lineId, w.outbox, now));
+  const markers = writes.map((w) => (options.markOutbox === false ? null : outboxMarker('lines', w.lineId, w.outbox, now)));
   const notices = writes.map(noticeChange);
   const [, noticeMarks] = await Promise.all([gc.marks.submitAll(markers.filter((m): m is OutboxMarker => m !== null)), markNotices(c, notices.flatMap((n, k) => (n ? [{ lineId: writes[k]!.lineId, dueAt: n.mark }] : [])))]);
   const outcomes = await Promise.allSettled(writes.map((w) => gc.lineWrites.submit(guarded(w, now))));

@@ -94,14 +94,17 @@ export interface LineUsageCommit {
 
 /**
  * The commit point of a usage batch on each line: the line's one guarded write (line-writes.ts)
- * per line. A line written meanwhile by someone else (a plan change, another batch) is not
- * committed (`lost`) and is decided again. Returns the committed lines with their whole pending outbox.
+ * per line, with no outbox marker. A line written meanwhile by someone else (a plan change,
+ * another batch) is not committed (`lost`) and is decided again. Returns the committed lines
+ * with their whole pending outbox.
  */
 export async function commitLineUsage(c: Collections, commits: readonly LineUsageCommit[], now: string): Promise<{ committed: CommittedLine[]; lost: string[] }> {
   const results = await writeLines(
     c,
     commits.map((commit) => ({ lineId: commit.lineId, version: commit.version, asRead: commit.asRead, set: { month: commit.month, usageNotice: commit.usageNotice }, push: { usagePending: commit.pending }, outbox: commit.outbox })),
     now,
+    // The batch's messages, unacknowledged, and the commit's `usagePending` entry mark it until published (usage-writer.ts).
+    { markOutbox: false },
   );
   return {
     committed: results.flatMap((r) => (r.status === 'committed' ? [{ _id: r.lineId, outbox: r.outbox, markers: r.markers }] : [])),

@@ -158,6 +158,7 @@ export class UsageIntake implements Role {
       usageStream: this.names.usageStream,
       usageUpdatedIntervalMs: config.OPENSIM_USAGE_UPDATED_INTERVAL_MS,
       onNoticeDue: (dueAt) => this.pipeline.noticeSweeps.request(Date.parse(dueAt)),
+      onPublishDeferred: () => this.pipeline.outboxSweeps.request(),
       ackWaitMs: this.ackWaitMs,
     };
   }

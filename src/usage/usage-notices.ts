@@ -39,9 +39,12 @@ export class UsageNotices implements Role {
 
   /** Until the next pass: at the pace, or sooner when a notice held back here falls due sooner (a late notice is lag). */
   private period(): number {
-    const pace = Math.max(50, Math.min(1000, Math.floor(this.context.config.OPENSIM_USAGE_UPDATED_INTERVAL_MS / 4)));
     const dueIn = this.pipeline.noticeSweeps.requestedAt() - this.pipeline.clock().getTime();
-    return Math.max(10, Math.min(pace, dueIn));
+    return Math.max(10, Math.min(this.pace(), dueIn));
+  }
+
+  private pace(): number {
+    return Math.max(50, Math.min(1000, Math.floor(this.context.config.OPENSIM_USAGE_UPDATED_INTERVAL_MS / 4)));
   }
 
   private schedule(ms: number): void {
@@ -51,16 +54,18 @@ export class UsageNotices implements Role {
       const started = this.pipeline.clock().getTime();
       const schedule = this.pipeline.noticeSweeps;
       if (!schedule.due(started)) return this.schedule(this.period());
-      this.running = this.sweep()
-        .catch((err) => {
-          this.context.logger.debug({ err }, 'usage notices pass incomplete; next pass retries');
-          schedule.request(started);
-          return 0;
-        })
-        .then((sent) => {
+      this.running = this.sweep().then(
+        (sent) => {
+          if (sent > 0) this.context.logger.debug({ markers: sent, ms: this.pipeline.clock().getTime() - started, lateMs: started - Math.min(started, schedule.requestedAt()) }, 'usage notices pass');
           schedule.swept(started, sent < PAGE);
           this.schedule(sent >= PAGE ? 0 : this.period());
-        });
+        },
+        (err) => {
+          // Not swept: what was asked for stays asked for, and the next pass, one pace later, retries it.
+          this.context.logger.debug({ err }, 'usage notices pass incomplete; next pass retries');
+          this.schedule(this.pace());
+        },
+      );
     }, ms);
   }
 
@@ -79,7 +84,7 @@ export class UsageNotices implements Role {
       for (const line of todo) writes.push(await this.noticeWrite(c, line, now));
       const results = await writeLines(c, writes, now);
       const committed = results.flatMap((r) => (r.status === 'committed' ? [r] : []));
-      await publishOutboxes(c, this.context.connections.nats()?.jetstream(), c.lines, committed.map((r) => ({ _id: r.lineId, outbox: r.outbox, markers: r.markers })));
+      await publishOutboxes(c, this.context.connections.nats()?.jetstream(), c.lines, committed.map((r) => ({ _id: r.lineId, outbox: r.outbox, markers: r.markers })), { onDeferred: () => this.pipeline.outboxSweeps.request() });
       await settleNoticeMarkers(c, committed.map((r) => ({ marker: markers.get(r.lineId)!, dueAt: dueAfter(writes.find((w) => w.lineId === r.lineId)!) })));
       const lost = results.filter((r) => r.status !== 'committed').map((r) => r.lineId);
       if (lost.length === 0) return markers.size;

@@ -7,12 +7,14 @@
  *               another message owns is a duplicate: acknowledged, never counted (its owner
  *               will be: an owner is only acknowledged once counted or refused).
  *   2. commit   per line, one version-guarded update of the line document: counters, month
- *               record, coalesced usage.updated, and `usagePending += {commit, usageIds}`.
+ *               record, coalesced usage.updated, and `usagePending += {commit, usageIds}`. No
+ *               outbox marker: the entry and the unacknowledged messages stand for it.
  *               Usage of a month the line has left goes to that month's archive the same way.
  *   3. settle   one `usageAttempts/<attempt>` document: every claim this attempt inserted is
  *               counted (claims it counted for an earlier attempt are marked `applied` one by
  *               one; refused ones `rejected`, after their dead letter).
- *   4. publish  the outboxes, and `$pull` the pending entries: the claims now say it.
+ *   4. publish  the outboxes (what fails is marked for the relay), and `$pull` the pending
+ *               entries: the claims now say it.
  *   5. ack      the messages.
  *
  * Before counting, an owner removes what is already counted: usage ids listed in a record's
@@ -42,7 +44,7 @@ import {
 } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
 import { publishOutboxes } from '../outbox/publish-outboxes.js';
-import type { Collections, DeadLetterDocument } from '../store/documents.js';
+import type { Collections, DeadLetterDocument, OutboxEntry } from '../store/documents.js';
 import { rereadWhileLost } from '../store/line-writes.js';
 import { deadLetter, streamLetterId } from '../store/dead-letter.js';
 import type { References } from '../store/plan-change-store.js';
@@ -91,6 +93,8 @@ export interface UsageWriterDeps {
   ackWaitMs: number;
   /** Told when a line's `usage.updated` is held back until `dueAt`, so the notice sweeper runs then. */
   onNoticeDue?: (dueAt: Instant) => void;
+  /** Told when events were left unpublished (marked for the relay), so the relay sweeps soon. */
+  onPublishDeferred?: () => void;
 }
 
 export interface BatchResult {
@@ -119,6 +123,8 @@ interface Attempt {
   settleAlso: Set<string>;
   /** `usagePending` entries to pull once settled, per line and per archive. */
   pullFromLines: Map<string, Set<string>>;
+  /** The outbox, as read, of each line where an earlier attempt's entry was found: maybe never published (no marker: step 2). */
+  resumedOutboxes: Map<string, OutboxEntry[]>;
   pullFromArchives: Map<string, Set<string>>;
   committedLines: CommittedLine[];
   /** The archives written, with the markers of their events (store/outbox-markers.ts). */
@@ -137,7 +143,7 @@ export async function writeUsageBatch(deps: UsageWriterDeps, messages: readonly 
   };
   const attempt: Attempt = {
     id: randomUUID(), now, resumed: new Set(), redelivered: false, oldest: Math.min(...messages.map((m) => m.receivedAt)), duplicates: 0,
-    counted: new Set(), rejected: new Map(), settleAlso: new Set(), pullFromLines: new Map(), pullFromArchives: new Map(), committedLines: [], committedArchives: new Map(),
+    counted: new Set(), rejected: new Map(), settleAlso: new Set(), pullFromLines: new Map(), resumedOutboxes: new Map(), pullFromArchives: new Map(), committedLines: [], committedArchives: new Map(),
   };
   let todo = await claim(deps, attempt, messages);
   failpoint('usage:after-claims');
@@ -246,6 +252,7 @@ function withoutCounted(attempt: Attempt, todo: UsageMessage[], read: Read): Usa
     const entry = holder?.find((p) => p.usageIds.includes(id));
     if (entry) {
       for (const other of entry.usageIds) attempt.settleAlso.add(other);
+      if (!archived) attempt.resumedOutboxes.set(message.record.lineId, read.lines.get(message.record.lineId)?.outbox ?? []);
       addTo(archived ? attempt.pullFromArchives : attempt.pullFromLines, archived ? archiveKey : message.record.lineId, entry.commit);
       attempt.duplicates += 1;
     } else if (read.settled.has(id)) attempt.duplicates += 1;
@@ -304,19 +311,29 @@ async function settle(deps: UsageWriterDeps, attempt: Attempt): Promise<void> {
   await settleAttempt(c, { id: attempt.id, counted: attempt.counted.size, at: attempt.now }, alsoApplied, new Map([...attempt.rejected].map(([id, r]) => [id, r.rejection.reason])));
 }
 
-/** 4. Publish and pull (a failure to publish is the relay's to retry; the pull of pending entries still happens). Returns the events published. */
+/**
+ * 4. Publish and pull. The line commits carry no outbox marker: until the pull of their pending
+ * entry, the entry and the unacknowledged messages are their trace (an attempt that finds an
+ * earlier one's entry publishes the line's outbox as it read it). What fails to publish is
+ * marked before the pull, and is the relay's to retry. Returns the events published.
+ */
 async function publish(deps: UsageWriterDeps, attempt: Attempt): Promise<number> {
   const c = deps.collections;
   const js = deps.js();
-  const lineDocs = uniqueDocs([...attempt.committedLines, ...[...attempt.pullFromLines.keys()].map((_id) => ({ _id, outbox: [], markers: [] }))]);
-  const published = await publishOutboxes(c, js, c.lines, lineDocs, (id) => pullOf(attempt.pullFromLines.get(id)));
+  const resumed = [...attempt.pullFromLines.keys()].map((_id) => ({ _id, outbox: attempt.resumedOutboxes.get(_id) ?? [], markers: [] }));
+  const lineDocs = uniqueDocs([...attempt.committedLines, ...resumed]);
+  const published = await publishOutboxes(c, js, c.lines, lineDocs, {
+    alsoPull: (id) => pullOf(attempt.pullFromLines.get(id)),
+    markFailed: { collection: 'lines', now: attempt.now },
+    onDeferred: deps.onPublishDeferred,
+  });
   const archiveDocs = await c.lineMonths.find({ _id: { $in: unique([...attempt.committedArchives.keys(), ...attempt.pullFromArchives.keys()]) } }, { projection: { outbox: 1 } }).toArray();
   const publishedArchives = await publishOutboxes(
     c,
     js,
     c.lineMonths,
     archiveDocs.map((doc) => ({ ...doc, markers: attempt.committedArchives.get(doc._id) ?? [] })),
-    (id) => pullOf(attempt.pullFromArchives.get(id)),
+    { alsoPull: (id) => pullOf(attempt.pullFromArchives.get(id)), onDeferred: deps.onPublishDeferred },
   );
   return published.published + publishedArchives.published;
 }

@@ -11,7 +11,8 @@ const PER_LINE = 10;
  * A usage batch killed with SIGKILL between its steps (usage-writer.ts): after the claims,
  * after the line commits, after the claims are settled — each time before anything was
  * acknowledged to JetStream. The messages come back after the ack wait (shrunk to 1.5 s), to
- * a new process, and every record is counted exactly once.
+ * a new process, and every record is counted exactly once; the events committed before the
+ * crash (whose writes carry no outbox marker) are published by the attempt that finds them.
  */
 describe('usage counting killed with SIGKILL between its steps', () => {
   let client: PipelineClient | undefined;
@@ -51,6 +52,10 @@ describe('usage counting killed with SIGKILL between its steps', () => {
     if (failpoint === 'usage:after-commit') expect(atCrash.applied).toBe(0);
     if (failpoint !== 'usage:after-claims') expect(atCrash.pending).toBe(LINES);
     if (failpoint === 'usage:after-settle') expect(atCrash.applied).toBe(atCrash.claimed);
+    // The line commits carry no outbox marker: the unacknowledged messages and the pending entries stand for them.
+    const markers = client.db.collection('outboxMarkers');
+    expect(await markers.countDocuments({ collection: 'lines' })).toBe(0);
+    if (failpoint !== 'usage:after-claims') expect(await lines.countDocuments({ 'outbox.0': { $exists: true } })).toBe(LINES);
 
     running = spawnOpensim(['start'], env);
     const expected = (lineIndex: number) => records.filter((_, i) => i % LINES === lineIndex);
@@ -64,6 +69,8 @@ describe('usage counting killed with SIGKILL between its steps', () => {
       await feed.waitFor((e) => e.type === 'opensim.usage.updated' && e.subject === `${ACC}-L${l}` && (e.data.usage as { usedBytes: number }).usedBytes === bytes, 1, 15_000);
     }
     expect(await countedClaims(client)).toBe(records.length);
+    // The events the crashed attempt committed were published by the one that found its entries.
+    await until(() => lines.countDocuments({ 'outbox.0': { $exists: true } }), (n) => n === 0, 15_000);
 
     // Published again long after (other message ids): still counted once.
     await publishUsage(client, records.slice(0, 5), (r) => `${r.usageId}-replay`);
