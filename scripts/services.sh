@@ -19,6 +19,9 @@
 # Ports: REDIS_PORT (6379), NATS_PORT (4222), NATS_MONITOR_PORT (8222), MONGO_PORT (27017).
 # State folder: SERVICES_DIR (<repo>/.services); built binaries stay in <repo>/.services, shared.
 # Start timeouts in seconds: SERVICES_TIMEOUT (60).
+# The MongoDB-wire server's page cache: MONGO_CACHE_MB (256); its JVM: MONGO_JAVA_OPTS
+# ("-Xms64m -Xmx1g -XX:+UseSerialGC"). A cache that holds a large data set needs a larger heap:
+# MONGO_CACHE_MB=4096 MONGO_JAVA_OPTS="-Xms1g -Xmx7g -XX:+UseG1GC" (BENCHMARKS.md, 1,000,000 lines).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -287,7 +290,7 @@ start_one() {
     mongo)
       build_mongo_wire
       launch mongo env MONGO_HOST="$HOST" MONGO_PORT="$MONGO_PORT" MONGO_FILE="$STATE/mongo/mongo.mv.db" \
-        java -Xms64m -Xmx1g -XX:+UseSerialGC -jar "$(mongo_jar)"
+        MONGO_CACHE_MB="${MONGO_CACHE_MB:-256}" java ${MONGO_JAVA_OPTS:--Xms64m -Xmx1g -XX:+UseSerialGC} -jar "$(mongo_jar)"
       ;;
     nats-* | redis-*) launch_cluster_node "$svc" ;;
   esac
