@@ -4,6 +4,8 @@ import type { Collections, OutboxEntry } from '../store/documents.js';
 import { groupCommit } from '../store/group-commit.js';
 import { outboxMarker, writeMarkers, type MarkedCollection, type MarkerRef, type OutboxMarker } from '../store/outbox-markers.js';
 import { publishOptions } from '../tracing/message-trace.js';
+import type { Logger } from '../logging/logger.js';
+import type { SweepSchedule } from '../runtime/sweep-schedule.js';
 
 /** A document's pending outbox, and the markers (store/outbox-markers.ts) of the writes that appended it. */
 type WithOutbox = Document & { _id: string; outbox?: OutboxEntry[]; markers?: readonly MarkerRef[] };
@@ -17,7 +19,21 @@ export interface PublishOutboxesOptions {
    */
   markFailed?: { collection: MarkedCollection; now: string };
   /** Told when events were left unpublished: the relay's sweep should come for them soon, not at its full pace. */
-  onDeferred?: () => void;
+  onDeferred?: (left: DeferredEvents) => void;
+}
+
+/** Events a batch publish left to the relay, and why (the first refusal; none when NATS was away). */
+export interface DeferredEvents {
+  events: number;
+  error?: unknown;
+}
+
+/** The usual `onDeferred`: say it, and have the relay of this process sweep at its next pass. */
+export function relayWhenDeferred(sweeps: Pick<SweepSchedule, 'request'>, logger: Pick<Logger, 'warn'>, what: string): (left: DeferredEvents) => void {
+  return ({ events, error }) => {
+    logger.warn({ events, err: error }, `${what}: events not published; left to the relay`);
+    sweeps.request();
+  };
 }
 
 /**
@@ -44,12 +60,14 @@ export async function publishOutboxes<T extends WithOutbox>(
   }));
   let published = 0;
   let failed = 0;
+  let error: unknown;
   const ops: AnyBulkWriteOperation<T>[] = [];
   const unmark: MarkerRef[] = [];
   const mark: OutboxMarker[] = [];
   for (const [k, send] of sends.entries()) {
     const settled = await Promise.allSettled(send.acks);
     const done = send.entries.filter((_, k) => settled[k]?.status === 'fulfilled');
+    error ??= settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
     const ids = done.map((entry) => entry.id);
     published += ids.length;
     if (js) failed += send.entries.length - ids.length;
@@ -62,7 +80,8 @@ export async function publishOutboxes<T extends WithOutbox>(
   }
   // Marked before the pull: for the relay (outbox/outbox-sweep.ts) to publish them later.
   await writeMarkers(c, mark);
-  if (published < sends.reduce((n, send) => n + send.entries.length, 0)) options.onDeferred?.();
+  const left = sends.reduce((n, send) => n + send.entries.length, 0) - published;
+  if (left > 0) options.onDeferred?.({ events: left, error });
   if (ops.length > 0) await collection.bulkWrite(ops, { ordered: false });
   await groupCommit(c).unmarks.submitAll(unmark);
   return { published, failed };

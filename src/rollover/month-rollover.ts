@@ -1,3 +1,4 @@
+import { relayWhenDeferred } from '../outbox/publish-outboxes.js';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Pipeline } from '../platform/pipeline.js';
 import { settlesWithin } from '../runtime/grace.js';
@@ -75,7 +76,7 @@ export class MonthRollover implements Role {
         prefix: config.OPENSIM_SUBJECT_PREFIX,
         batch: config.OPENSIM_ROLLOVER_BATCH,
         usageUpdatedIntervalMs: config.OPENSIM_USAGE_UPDATED_INTERVAL_MS,
-        onPublishDeferred: () => this.pipeline.outboxSweeps.request(),
+        onPublishDeferred: relayWhenDeferred(this.pipeline.outboxSweeps, logger, 'month rollover'),
       },
       month,
       now,

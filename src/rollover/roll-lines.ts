@@ -1,7 +1,7 @@
 import type { JetStreamClient } from 'nats';
 import { coalesceUsageUpdated, rollMonth, type Instant, type LineMonth, type Month, type Product, type ProductCatalog } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
-import { publishOutboxes } from '../outbox/publish-outboxes.js';
+import { publishOutboxes, type DeferredEvents } from '../outbox/publish-outboxes.js';
 import type { Collections, LineDocument, OutboxEntry } from '../store/documents.js';
 import { rereadWhileLost, writeLines } from '../store/line-writes.js';
 import { archiveMonths } from '../store/month-archive.js';
@@ -17,7 +17,7 @@ export interface RolloverDeps {
   batch: number;
   usageUpdatedIntervalMs: number;
   /** Told when events were left unpublished, so the relay sweeps soon. */
-  onPublishDeferred?: () => void;
+  onPublishDeferred?: (left: DeferredEvents) => void;
 }
 
 export interface RolloverProgress {

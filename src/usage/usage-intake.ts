@@ -1,3 +1,4 @@
+import { relayWhenDeferred } from '../outbox/publish-outboxes.js';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages } from 'nats';
 import type { Pipeline } from '../platform/pipeline.js';
 import type { Role, RoleContext } from '../platform/role.js';
@@ -158,7 +159,7 @@ export class UsageIntake implements Role {
       usageStream: this.names.usageStream,
       usageUpdatedIntervalMs: config.OPENSIM_USAGE_UPDATED_INTERVAL_MS,
       onNoticeDue: (dueAt) => this.pipeline.noticeSweeps.request(Date.parse(dueAt)),
-      onPublishDeferred: () => this.pipeline.outboxSweeps.request(),
+      onPublishDeferred: relayWhenDeferred(this.pipeline.outboxSweeps, this.context.logger, 'usage batch'),
       ackWaitMs: this.ackWaitMs,
     };
   }

@@ -3,7 +3,7 @@ import { settlesWithin } from '../runtime/grace.js';
 import type { Role, RoleContext } from '../platform/role.js';
 import { dueUsageUpdated, type LineMonth } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
-import { publishOutboxes } from '../outbox/publish-outboxes.js';
+import { publishOutboxes, relayWhenDeferred } from '../outbox/publish-outboxes.js';
 import type { Collections, LineDocument } from '../store/documents.js';
 import { rereadWhileLost, writeLines, type LineWrite } from '../store/line-writes.js';
 import { lineMonthKey } from '../store/monitoring-documents.js';
@@ -84,7 +84,7 @@ export class UsageNotices implements Role {
       for (const line of todo) writes.push(await this.noticeWrite(c, line, now));
       const results = await writeLines(c, writes, now);
       const committed = results.flatMap((r) => (r.status === 'committed' ? [r] : []));
-      await publishOutboxes(c, this.context.connections.nats()?.jetstream(), c.lines, committed.map((r) => ({ _id: r.lineId, outbox: r.outbox, markers: r.markers })), { onDeferred: () => this.pipeline.outboxSweeps.request() });
+      await publishOutboxes(c, this.context.connections.nats()?.jetstream(), c.lines, committed.map((r) => ({ _id: r.lineId, outbox: r.outbox, markers: r.markers })), { onDeferred: relayWhenDeferred(this.pipeline.outboxSweeps, this.context.logger, 'usage notices') });
       await settleNoticeMarkers(c, committed.map((r) => ({ marker: markers.get(r.lineId)!, dueAt: dueAfter(writes.find((w) => w.lineId === r.lineId)!) })));
       const lost = results.filter((r) => r.status !== 'committed').map((r) => r.lineId);
       if (lost.length === 0) return markers.size;

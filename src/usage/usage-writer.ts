@@ -43,7 +43,7 @@ import {
   type UsageRejection,
 } from '../domain/index.js';
 import { toOutboxEntry } from '../messaging/cloud-events.js';
-import { publishOutboxes } from '../outbox/publish-outboxes.js';
+import { publishOutboxes, type DeferredEvents } from '../outbox/publish-outboxes.js';
 import type { Collections, DeadLetterDocument, OutboxEntry } from '../store/documents.js';
 import { rereadWhileLost } from '../store/line-writes.js';
 import { deadLetter, streamLetterId } from '../store/dead-letter.js';
@@ -94,7 +94,7 @@ export interface UsageWriterDeps {
   /** Told when a line's `usage.updated` is held back until `dueAt`, so the notice sweeper runs then. */
   onNoticeDue?: (dueAt: Instant) => void;
   /** Told when events were left unpublished (marked for the relay), so the relay sweeps soon. */
-  onPublishDeferred?: () => void;
+  onPublishDeferred?: (left: DeferredEvents) => void;
 }
 
 export interface BatchResult {

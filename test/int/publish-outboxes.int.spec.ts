@@ -2,7 +2,7 @@ import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsServers } from '../../src/infra/nats-options.js';
-import { publishOutboxes } from '../../src/outbox/publish-outboxes.js';
+import { publishOutboxes, relayWhenDeferred, type DeferredEvents } from '../../src/outbox/publish-outboxes.js';
 import { collections, ensureIndexes, type Collections, type OutboxEntry } from '../../src/store/documents.js';
 import { mongoUrlWithDatabase, services, uniqueName } from '../support/services.js';
 
@@ -51,11 +51,13 @@ describe('publishing outboxes written without markers', () => {
     const refused = entry(uniqueName('ev'), `${stream.toLowerCase()}.nowhere.a`);
     const doc = await line('PO1', [ok, refused]);
 
-    let deferred = 0;
-    const result = await publishOutboxes(c, nc.jetstream(), c.lines, [doc], { alsoPull: () => ({ usagePending: { commit: 'a:PO1' } }), markFailed: { collection: 'lines', now: NOW }, onDeferred: () => deferred++ });
+    const deferred: DeferredEvents[] = [];
+    const result = await publishOutboxes(c, nc.jetstream(), c.lines, [doc], { alsoPull: () => ({ usagePending: { commit: 'a:PO1' } }), markFailed: { collection: 'lines', now: NOW }, onDeferred: (left) => deferred.push(left) });
 
     expect(result).toEqual({ published: 1, failed: 1 });
-    expect(deferred).toBe(1);
+    expect(deferred).toHaveLength(1);
+    expect(deferred[0]!.events).toBe(1);
+    expect(deferred[0]!.error).toBeInstanceOf(Error);
     const after = await c.lines.findOne({ _id: 'PO1' });
     expect(after?.outbox.map((e) => e.id)).toEqual([refused.id]);
     expect(after?.usagePending).toEqual([]);
@@ -72,6 +74,17 @@ describe('publishing outboxes written without markers', () => {
     expect(result).toEqual({ published: 0, failed: 0 });
     expect((await c.lines.findOne({ _id: 'PO2' }))?.outbox.map((e) => e.id)).toEqual(events.map((e) => e.id));
     expect(await c.outboxMarkers.find({ docId: 'PO2' }).toArray()).toMatchObject([{ events: events.map((e) => e.id) }]);
+  });
+
+  it('given events left, then the usual callback says so and asks the relay for a sweep', async () => {
+    const doc = await line('PO4', [entry(uniqueName('ev'), `${stored}.e`)]);
+    const warned: unknown[] = [];
+    const requested: number[] = [];
+
+    await publishOutboxes(c, undefined, c.lines, [doc], { onDeferred: relayWhenDeferred({ request: () => requested.push(1) }, { warn: (obj: unknown) => warned.push(obj) } as never, 'a test batch') });
+
+    expect(requested).toEqual([1]);
+    expect(warned).toMatchObject([{ events: 1 }]);
   });
 
   it('given every event taken, then nothing is marked and the relay is not called', async () => {
