@@ -21,7 +21,11 @@ export class SweepSchedule {
 
   constructor(private readonly fullEveryMs: number) {}
 
-  /** There is work at `atMs` (now if omitted): sweep once it is due. */
+  /**
+   * There is work at `atMs` (now if omitted): sweep once it is due. Ask only once the work can be
+   * found (its marker written): a sweep that started between the request and the write would
+   * take the request and miss the work, which would then wait for the full-sweep pace.
+   */
   request(atMs: number = Date.now()): void {
     this.requested.add(Math.ceil(atMs / GRAIN_MS) * GRAIN_MS);
   }

@@ -85,7 +85,10 @@ export class UsageNotices implements Role {
       const results = await writeLines(c, writes, now);
       const committed = results.flatMap((r) => (r.status === 'committed' ? [r] : []));
       await publishOutboxes(c, this.context.connections.nats()?.jetstream(), c.lines, committed.map((r) => ({ _id: r.lineId, outbox: r.outbox, markers: r.markers })), { onDeferred: relayWhenDeferred(this.pipeline.outboxSweeps, this.context.logger, 'usage notices') });
-      await settleNoticeMarkers(c, committed.map((r) => ({ marker: markers.get(r.lineId)!, dueAt: dueAfter(writes.find((w) => w.lineId === r.lineId)!) })));
+      const settled = committed.map((r) => ({ marker: markers.get(r.lineId)!, dueAt: dueAfter(writes.find((w) => w.lineId === r.lineId)!) }));
+      await settleNoticeMarkers(c, settled);
+      // A notice left due later (its marker moved there): this process sweeps for it then, not at the full pace.
+      for (const { dueAt } of settled) if (dueAt) this.pipeline.noticeSweeps.request(Date.parse(dueAt));
       const lost = results.filter((r) => r.status !== 'committed').map((r) => r.lineId);
       if (lost.length === 0) return markers.size;
       todo = await readLines(c, lost);

@@ -91,7 +91,7 @@ export interface UsageWriterDeps {
   usageUpdatedIntervalMs: number;
   /** The consumer's ack wait: past half of it, a redelivery may be running elsewhere. */
   ackWaitMs: number;
-  /** Told when a line's `usage.updated` is held back until `dueAt`, so the notice sweeper runs then. */
+  /** Told, once the line is written, that its `usage.updated` is held back until `dueAt`, so the notice sweeper runs then. */
   onNoticeDue?: (dueAt: Instant) => void;
   /** Told when events were left unpublished (marked for the relay), so the relay sweeps soon. */
   onPublishDeferred?: (left: DeferredEvents) => void;
@@ -224,6 +224,8 @@ async function countRound(deps: UsageWriterDeps, attempt: Attempt, todo: UsageMe
     if (lostLines.has(commit.lineId)) continue;
     commit.pending.usageIds.forEach((id) => attempt.counted.add(id));
     addTo(attempt.pullFromLines, commit.lineId, commit.pending.commit);
+    // Only now, its marker written: a sweep asked for earlier could start before the marker and miss it (sweep-schedule.ts).
+    if (commit.usageNotice?.dueAt) deps.onNoticeDue?.(commit.usageNotice.dueAt);
   }
   attempt.committedLines.push(...result.committed);
   lap('commit');
@@ -287,7 +289,6 @@ async function decideOnLine(deps: UsageWriterDeps, attempt: Attempt, group: Usag
   const notice = line.usageNotice ?? null;
   const pendingRecord = notice?.dueAt && notice.month !== decided.month.month && !decided.closed.some((cl) => cl.record.month === notice.month) ? await archivedRecord(c, line._id, notice.month) : null;
   const coalesced = coalesceUsageUpdated({ notice, current: { record: decided.month, lastUsageId: decided.lastUsageId }, closed: decided.closed, pendingRecord, now, intervalMs: deps.usageUpdatedIntervalMs });
-  if (coalesced.notice?.dueAt) deps.onNoticeDue?.(coalesced.notice.dueAt);
   const pending: UsageCommit = { commit: `${attempt.id}:${line._id}`, usageIds: decided.recorded };
   return { lineId: line._id, version: line.version, asRead: { outbox: line.outbox ?? [], noticeDueAt: notice?.dueAt ?? null }, month: decided.month, usageNotice: coalesced.notice, pending, outbox: entries(deps.prefix, [...decided.events, ...coalesced.events], now) };
 }
