@@ -72,8 +72,8 @@ export async function publishOutboxes<T extends WithOutbox>(
     published += ids.length;
     if (js) failed += send.entries.length - ids.length;
     if (js && ids.length === send.entries.length) unmark.push(...(docs[k]!.markers ?? []));
-    const left = send.entries.filter((entry) => !ids.includes(entry.id));
-    const marker = options.markFailed ? outboxMarker(options.markFailed.collection, send.id, left, options.markFailed.now) : null;
+    const unpublished = send.entries.filter((entry) => !ids.includes(entry.id));
+    const marker = options.markFailed ? outboxMarker(options.markFailed.collection, send.id, unpublished, options.markFailed.now) : null;
     if (marker) mark.push(marker);
     const pull: Document = { ...(options.alsoPull?.(send.id) ?? {}), ...(ids.length > 0 ? { outbox: { id: { $in: ids } } } : {}) };
     if (Object.keys(pull).length > 0) ops.push({ updateOne: { filter: { _id: send.id } as never, update: { $pull: pull } as never } });

@@ -56,7 +56,7 @@ export class UsageNotices implements Role {
       if (!schedule.due(started)) return this.schedule(this.period());
       this.running = this.sweep().then(
         (sent) => {
-          if (sent > 0) this.context.logger.debug({ markers: sent, ms: this.pipeline.clock().getTime() - started, lateMs: started - Math.min(started, schedule.requestedAt()) }, 'usage notices pass');
+          if (sent > 0) this.context.logger.debug({ markers: sent, ms: this.pipeline.clock().getTime() - started }, 'usage notices pass');
           schedule.swept(started, sent < PAGE);
           this.schedule(sent >= PAGE ? 0 : this.period());
         },
