@@ -12,8 +12,6 @@ export type FailpointName =
   | 'usage:after-claims'
   | 'usage:after-commit'
   | 'usage:after-settle'
-  // The notice sweeper (src/usage/usage-notices.ts): after its line writes, before publishing.
-  | 'usage-notices:after-line-write'
   | 'plan-change:before-line-write'
   | 'plan-change:after-line-write'
   | 'relay:before-publish'

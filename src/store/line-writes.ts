@@ -52,14 +52,6 @@ export interface WriteLinesOptions {
    * fewer per line and batch.
    */
   markOutbox?: boolean;
-  /**
-   * `'caller'`: no notice marker is written or settled here. Only for the notice sweeper, which
-   * read each line's marker (and its token) before the line, and settles it once the events of
-   * its write are published: until then the marker, still due, brings the next pass to the line,
-   * whose fencing write publishes its outbox as read (usage-notices.ts). Two marker writes fewer
-   * per notice sent, and no outbox marker either.
-   */
-  noticeMarkers?: 'caller';
 }
 
 /**
@@ -70,7 +62,7 @@ export interface WriteLinesOptions {
 export async function writeLines(c: Collections, writes: readonly LineWrite[], now: string, options: WriteLinesOptions = {}): Promise<LineWriteResult[]> {
   const gc = groupCommit(c);
   const markers = writes.map((w) => (options.markOutbox === false ? null : outboxMarker('lines', w.lineId, w.outbox, now)));
-  const notices = writes.map((w) => (options.noticeMarkers === 'caller' ? null : noticeChange(w)));
+  const notices = writes.map(noticeChange);
   const [, noticeMarks] = await Promise.all([gc.marks.submitAll(markers.filter((m): m is OutboxMarker => m !== null)), markNotices(c, notices.flatMap((n, k) => (n ? [{ lineId: writes[k]!.lineId, dueAt: n.mark }] : [])))]);
   const outcomes = await Promise.allSettled(writes.map((w) => gc.lineWrites.submit(guarded(w, now))));
 
@@ -90,8 +82,7 @@ export async function writeLines(c: Collections, writes: readonly LineWrite[], n
     const { value } = outcome;
     if (value.status === 'won') {
       results.push({ status: 'committed', lineId: w.lineId, outbox: [...w.asRead.outbox, ...w.outbox], markers: refOf(markers[k]!) });
-      // A notice still held: the marker, written with `$min` of its due time, is due no later than it; settling would only move it later.
-      if (notice && notices[k]!.after === null) settle.push({ marker: notice, dueAt: null });
+      if (notice) settle.push({ marker: notice, dueAt: notices[k]!.after });
       return;
     }
     unmark.push(...refOf(markers[k]!));
@@ -118,9 +109,9 @@ function guarded(w: LineWrite, now: string): GuardedOp {
 
 /**
  * A write that sets `usageNotice` and holds a notice back before or after: its marker is written
- * first (`$min`, so never later than the notice), then, once the write has landed, removed if the
- * write left no notice held — only while the marker still carries the token this write gave it.
- * A marker left earlier than its notice costs the sweep an early look (and a fencing write).
+ * first (`$min`, so never later than the notice), then, once the write has landed, set to exactly
+ * the notice it left (or removed when it left none) — only while the marker still carries the
+ * token this write gave it.
  */
 function noticeChange(w: LineWrite): { mark: string; after: string | null } | null {
   if (!('usageNotice' in w.set)) return null;

@@ -8,7 +8,6 @@ import type { Collections, LineDocument } from '../store/documents.js';
 import { rereadWhileLost, writeLines, type LineWrite } from '../store/line-writes.js';
 import { lineMonthKey } from '../store/monitoring-documents.js';
 import { dueNoticeMarkers, settleNoticeMarkers } from '../store/notice-markers.js';
-import { failpoint } from '../runtime/failpoints.js';
 
 type NoticeLine = Pick<LineDocument, '_id' | 'version' | 'month' | 'usageNotice' | 'outbox'>;
 
@@ -83,15 +82,9 @@ export class UsageNotices implements Role {
     await rereadWhileLost(`held-back usage.updated of ${markers.size} lines`, async () => {
       const writes: LineWrite[] = [];
       for (const line of todo) writes.push(await this.noticeWrite(c, line, now));
-      // No outbox marker and no re-marking: each line's marker, read before the line and still due, stands for its outbox until it is settled below.
-      const results = await writeLines(c, writes, now, { markOutbox: false, noticeMarkers: 'caller' });
+      const results = await writeLines(c, writes, now);
       const committed = results.flatMap((r) => (r.status === 'committed' ? [r] : []));
-      for (const r of committed) failpoint('usage-notices:after-line-write', r.lineId);
-      await publishOutboxes(c, this.context.connections.nats()?.jetstream(), c.lines, committed.map((r) => ({ _id: r.lineId, outbox: r.outbox, markers: r.markers })), {
-        markFailed: { collection: 'lines', now },
-        onDeferred: relayWhenDeferred(this.pipeline.outboxSweeps, this.context.logger, 'usage notices'),
-      });
-      // Settled only now, and only while no one has marked it since it was read: a notice held meanwhile keeps its marker.
+      await publishOutboxes(c, this.context.connections.nats()?.jetstream(), c.lines, committed.map((r) => ({ _id: r.lineId, outbox: r.outbox, markers: r.markers })), { onDeferred: relayWhenDeferred(this.pipeline.outboxSweeps, this.context.logger, 'usage notices') });
       const settled = committed.map((r) => ({ marker: markers.get(r.lineId)!, dueAt: dueAfter(writes.find((w) => w.lineId === r.lineId)!) }));
       await settleNoticeMarkers(c, settled);
       // A notice left due later (its marker moved there): this process sweeps for it then, not at the full pace.
