@@ -5,7 +5,11 @@
  * documents, compared with the guarded-update ceiling of bench/ceilings.ts measured in the same
  * run. If even this stays below a ratio, the real pipeline cannot reach it on these servers.
  * Variants: A the floor pipeline; B the same without BullMQ (the intake calls the processor, one
- * request at a time per partition); C A with line documents padded to about the real size.
+ * request at a time per partition); C A with line documents padded to 6 KB (a line with a long
+ * decision list); D A with the documents a correct plan change touches, still deciding nothing:
+ * it also reads the target resource, the line holding it (unique `holds` index) and any earlier
+ * decision, and writes the two resource documents and an outbox marker (written before, removed
+ * after), as src/workers/plan-change.ts does.
  * Each reports CPU per request of the servers and of this process, from /proc and cpuUsage().
  *   npm run bench:floor -- [--requests 5000] [--lines 5000] [--partitions 32]
  */
@@ -23,16 +27,15 @@ import { Batcher, type BatchOptions, type Settled } from '../src/store/batcher.j
 import { guardedBulk } from '../src/store/guarded-bulk.js';
 import { mongoCeiling } from './ceilings.js';
 import { round } from './stats.js';
+import { resolveServices } from '../test/support/resolve-services.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '5000' }, lines: { type: 'string', default: '5000' }, partitions: { type: 'string', default: '32' } } });
 const N = Number(values.requests);
 const L = Number(values.lines);
 const P = Number(values.partitions);
-const { NATS_URL, REDIS_URL, MONGO_URL } = process.env;
-if (!NATS_URL || !REDIS_URL || !MONGO_URL) {
-  console.error('NATS_URL, REDIS_URL and MONGO_URL are needed: eval "$(bash scripts/services.sh env)"');
-  process.exit(2);
-}
+// The servers of the environment, else those of scripts/services.sh (started if down), as `npm run bench` finds them.
+const { urls, stop: stopServices } = await resolveServices();
+const [NATS_URL, REDIS_URL, MONGO_URL] = [urls.natsUrl, urls.redisUrl, urls.mongoUrl];
 // The batch limits of the real group commit (src/store/group-commit.ts), so batching is as good as there.
 const READS: BatchOptions = { maxBatch: 1000, maxInFlight: 2 };
 const WRITES: BatchOptions = { maxBatch: 500, maxInFlight: 2 };
@@ -43,7 +46,7 @@ interface Req {
   requestId: string;
   lineId: string;
 }
-type Variant = 'A' | 'B' | 'C';
+type Variant = 'A' | 'B' | 'C' | 'D';
 type Cpu = Record<'mongo' | 'redis' | 'nats' | 'node', number>;
 
 // Matched at the start of the command line, so a shell or editor naming a server is not counted.
@@ -78,6 +81,8 @@ async function run(variant: Variant, ceiling: number) {
   // The same collection typed for the outbox pull, which the driver's untyped Document refuses.
   const outboxes = mongo.db().collection<{ _id: string; outbox: { id: string; type: string }[] }>(`${tag}_lines`);
   const requests = mongo.db().collection<Document>(`${tag}_requests`);
+  const resources = mongo.db().collection<Document>(`${tag}_resources`);
+  const markers = mongo.db().collection<Document>(`${tag}_markers`);
   const [reqStream, outStream] = [`${tag}_REQ`, `${tag}_OUT`];
   let queues: Queue[] = [];
   let workers: Worker[] = [];
@@ -85,7 +90,13 @@ async function run(variant: Variant, ceiling: number) {
     // Without the guard index the test server scans the collection on every guarded write (documents.ts).
     await lines.createIndex({ _id: 1, version: 1 }, { unique: true });
     const padding = variant === 'C' ? { pad: 'x'.repeat(6144), decisions: Array.from({ length: 50 }, (_, k) => ({ at: k, kind: 'applied', by: `r${k}` })) } : {};
-    for (let i = 0; i < L; i += 1000) await lines.insertMany(Array.from({ length: Math.min(1000, L - i) }, (_, k) => ({ _id: `L${i + k}`, version: 0, outbox: [], ...padding }) as Document));
+    const holds = (i: number) => (variant === 'D' ? { holds: [`R${i}`] } : {});
+    for (let i = 0; i < L; i += 1000) await lines.insertMany(Array.from({ length: Math.min(1000, L - i) }, (_, k) => ({ _id: `L${i + k}`, version: 0, outbox: [], ...holds(i + k), ...padding }) as Document));
+    if (variant === 'D') {
+      await lines.createIndex({ holds: 1 }, { unique: true, sparse: true });
+      await resources.createIndex({ _id: 1, version: 1 }, { unique: true });
+      for (let i = 0; i < L; i += 1000) await resources.insertMany(Array.from({ length: Math.min(1000, L - i) }, (_, k) => [`R${i + k}`, `T${i + k}`]).flat().map((id) => ({ _id: id, version: 0, state: 'available' }) as Document));
+    }
     await jsm.streams.add({ name: reqStream, subjects: [`${tag}.req.>`] });
     await jsm.streams.add({ name: outStream, subjects: [`${tag}.out.>`] });
     // Enough unacknowledged messages that B (acked once processed) keeps every partition busy.
@@ -105,19 +116,45 @@ async function run(variant: Variant, ceiling: number) {
       return refs.map((): Settled<void> => ({ ok: true, value: undefined }));
     }, WRITES);
 
+    // D's other documents, each through its own batcher as in src/store/group-commit.ts.
+    const byIdIn = (collection: typeof lines, field = '_id') =>
+      new Batcher<string, Document | null>(async (ids) => {
+        const found = new Map((await collection.find({ [field]: { $in: [...new Set(ids)] } }).toArray()).map((d) => [String(field === '_id' ? d._id : (d[field] as string[])[0]), d]));
+        return ids.map((id) => ({ ok: true, value: found.get(id) ?? null }));
+      }, READS);
+    const resourceReads = byIdIn(resources);
+    const holders = byIdIn(lines, 'holds');
+    const decisions = byIdIn(requests);
+    const resourceWrites = new Batcher((ops: { filter: { _id: string; version: number }; update: Document }[]) => guardedBulk(resources, ops), WRITES);
+    const marks = new Batcher<Document, void>(async (docs) => (await markers.insertMany(docs, { ordered: false }), docs.map((): Settled<void> => ({ ok: true, value: undefined }))), WRITES);
+    const unmarks = new Batcher<string, void>(async (ids) => (await markers.deleteMany({ _id: { $in: ids } } as Document), ids.map((): Settled<void> => ({ ok: true, value: undefined }))), WRITES);
+
     let retries = 0;
     const processRequest = async (r: Req): Promise<void> => {
+      const n = r.lineId.slice(1);
+      const marker = `${r.lineId}|${r.requestId}`;
       // A lost guard (the line written meanwhile) is read again and retried, as the real worker does.
       for (;;) {
-        const line = await reads.submit(r.lineId);
+        const [line] = await Promise.all([reads.submit(r.lineId), ...(variant === 'D' ? [resourceReads.submit(`T${n}`), holders.submit(`T${n}`), decisions.submit(r.requestId)] : [])]);
         if (!line) throw new Error(`line ${r.lineId} missing`);
+        if (variant === 'D') await marks.submit({ _id: marker, docId: r.lineId, at: new Date().toISOString() });
         const outcome = await writes.submit({ filter: { _id: r.lineId, version: line.version as number }, update: { $inc: { version: 1 }, $push: { outbox: { id: r.requestId, type: 'plan-changed' } } } });
         if (outcome.status === 'won') break;
         retries++;
       }
-      await inserts.submit({ _id: r.requestId, lineId: r.lineId, outcome: 'applied' });
-      await js.publish(`${tag}.out.${r.lineId}`, JSON.stringify({ requestId: r.requestId, lineId: r.lineId, outcome: 'applied' }), { msgID: r.requestId });
+      await Promise.all([
+        inserts.submit({ _id: r.requestId, lineId: r.lineId, outcome: 'applied' }),
+        // Both resources' states, guarded by their own versions (read again: the bench changes each line's resources once per round of requests).
+        ...(variant === 'D'
+          ? [`R${n}`, `T${n}`].map(async (id) => {
+              const doc = await resourceReads.submit(id);
+              await resourceWrites.submit({ filter: { _id: id, version: doc!.version as number }, update: { $inc: { version: 1 }, $set: { state: id.startsWith('T') ? 'active' : 'available' } } });
+            })
+          : []),
+        js.publish(`${tag}.out.${r.lineId}`, JSON.stringify({ requestId: r.requestId, lineId: r.lineId, outcome: 'applied' }), { msgID: r.requestId }),
+      ]);
       await pulls.submit(r);
+      if (variant === 'D') await unmarks.submit(marker);
     };
 
     let fail!: (err: unknown) => void;
@@ -209,6 +246,8 @@ async function run(variant: Variant, ceiling: number) {
     for (const s of [reqStream, outStream]) await jsm.streams.delete(s).catch(() => {});
     await lines.drop().catch(() => {});
     await requests.drop().catch(() => {});
+    await resources.drop().catch(() => {});
+    await markers.drop().catch(() => {});
   }
 }
 
@@ -220,9 +259,9 @@ try {
   const ceilingCpu = perRequest(before, cpuNow(), 5000);
   console.log(JSON.stringify({ ceiling, cpuMsPerOp: ceilingCpu }));
   const rows = [];
-  for (const v of ['A', 'B', 'C'] as const) rows.push(await run(v, ceiling));
+  for (const v of ['A', 'B', 'C', 'D'] as const) rows.push(await run(v, ceiling));
 
-  const names = { A: 'A floor pipeline', B: 'B no BullMQ', C: 'C padded docs' };
+  const names = { A: 'A floor pipeline', B: 'B no BullMQ', C: 'C padded docs', D: "D a plan change's documents" };
   console.log(`\n| variant | achieved/s | x ceiling | mongo ms/req | redis ms/req | nats ms/req | node ms/req |\n|---|---|---|---|---|---|---|`);
   console.log(`| ceiling (findOneAndUpdate x8) | ${ceiling} | 1 | ${ceilingCpu.mongo} | ${ceilingCpu.redis} | ${ceilingCpu.nats} | ${ceilingCpu.node} |`);
   for (const r of rows) console.log(`| ${names[r.variant]} | ${r.perSecond} | ${r.ratio} | ${r.cpuMsPerRequest.mongo} | ${r.cpuMsPerRequest.redis} | ${r.cpuMsPerRequest.nats} | ${r.cpuMsPerRequest.node} |`);
@@ -234,4 +273,5 @@ try {
   await closeRedis(redis);
   await nc.drain();
   await mongo.close();
+  await stopServices();
 }
