@@ -20,7 +20,9 @@
 # State folder: SERVICES_DIR (<repo>/.services); built binaries stay in <repo>/.services, shared.
 # Start timeouts in seconds: SERVICES_TIMEOUT (60).
 # The MongoDB-wire server's page cache: MONGO_CACHE_MB (256); its JVM: MONGO_JAVA_OPTS
-# ("-Xms64m -Xmx1g -XX:+UseSerialGC"). A cache that holds a large data set needs a larger heap:
+# ("-Xms1g -Xmx1g -XX:+UseParallelGC": a heap sized once, collected by two threads; the serial
+# collector on a heap grown from 64 MB spent 12 s of a 3-minute bench in GC, BENCHMARKS.md).
+# A cache that holds a large data set needs a larger heap:
 # MONGO_CACHE_MB=4096 MONGO_JAVA_OPTS="-Xms1g -Xmx7g -XX:+UseG1GC" (BENCHMARKS.md, 1,000,000 lines).
 set -euo pipefail
 
@@ -290,7 +292,7 @@ start_one() {
     mongo)
       build_mongo_wire
       launch mongo env MONGO_HOST="$HOST" MONGO_PORT="$MONGO_PORT" MONGO_FILE="$STATE/mongo/mongo.mv.db" \
-        MONGO_CACHE_MB="${MONGO_CACHE_MB:-256}" java ${MONGO_JAVA_OPTS:--Xms64m -Xmx1g -XX:+UseSerialGC} -jar "$(mongo_jar)"
+        MONGO_CACHE_MB="${MONGO_CACHE_MB:-256}" java ${MONGO_JAVA_OPTS:--Xms1g -Xmx1g -XX:+UseParallelGC} -jar "$(mongo_jar)"
       ;;
     nats-* | redis-*) launch_cluster_node "$svc" ;;
   esac
