@@ -1,7 +1,7 @@
-import { relayWhenDeferred } from '../outbox/publish-outboxes.js';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Pipeline } from '../platform/pipeline.js';
 import { settlesWithin } from '../runtime/grace.js';
+import { relayWhenDeferred } from '../outbox/publish-outboxes.js';
 import type { Role, RoleContext } from '../platform/role.js';
 import { parisMonth } from '../domain/index.js';
 import { rollLines, type RolloverProgress } from './roll-lines.js';

@@ -1,10 +1,10 @@
-import { relayWhenDeferred } from '../outbox/publish-outboxes.js';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages } from 'nats';
 import type { Pipeline } from '../platform/pipeline.js';
 import type { Role, RoleContext } from '../platform/role.js';
 import { ensureStreams, streamLimitsOf } from '../messaging/streams.js';
 import { naming, type Naming } from '../messaging/subjects.js';
 import { insertUsageDeadLetters } from '../store/usage-store.js';
+import { relayWhenDeferred } from '../outbox/publish-outboxes.js';
 import { settlesWithin } from '../runtime/grace.js';
 import { backoffMs, sleep } from '../runtime/retry.js';
 import { acknowledge, holdUsage, type AckWord, type HeldUsage } from './held-usage.js';
