@@ -17,7 +17,7 @@ export interface PublishOutboxesOptions {
    * For documents written with no outbox marker (line-writes.ts, `markOutbox: false`): what is
    * not published is marked before the pull, since the pull may remove the writer's own trace.
    */
-  markFailed?: { collection: MarkedCollection; now: string };
+  markFailed?: { collection: MarkedCollection };
   /** Told when events were left unpublished: the relay's sweep should come for them soon, not at its full pace. */
   onDeferred?: (left: DeferredEvents) => void;
 }
@@ -73,7 +73,7 @@ export async function publishOutboxes<T extends WithOutbox>(
     if (js) failed += send.entries.length - ids.length;
     if (js && ids.length === send.entries.length) unmark.push(...(docs[k]!.markers ?? []));
     const unpublished = send.entries.filter((entry) => !ids.includes(entry.id));
-    const marker = options.markFailed ? outboxMarker(options.markFailed.collection, send.id, unpublished, options.markFailed.now) : null;
+    const marker = options.markFailed ? outboxMarker(options.markFailed.collection, send.id, unpublished) : null;
     if (marker) mark.push(marker);
     const pull: Document = { ...(options.alsoPull?.(send.id) ?? {}), ...(ids.length > 0 ? { outbox: { id: { $in: ids } } } : {}) };
     if (Object.keys(pull).length > 0) ops.push({ updateOne: { filter: { _id: send.id } as never, update: { $pull: pull } as never } });

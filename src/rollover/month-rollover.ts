@@ -1,5 +1,6 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Pipeline } from '../platform/pipeline.js';
+import { onClock } from '../runtime/clock.js';
 import { settlesWithin } from '../runtime/grace.js';
 import { relayWhenDeferred } from '../outbox/publish-outboxes.js';
 import type { Role, RoleContext } from '../platform/role.js';
@@ -18,10 +19,13 @@ export function rolloverQueueName(prefix: string): string {
  * Month rollover at 00:00 Europe/Paris on the 1st: a BullMQ job scheduler (cron
  * OPENSIM_ROLLOVER_CRON, default `0 0 1 * *`, in Paris time) puts one job per boundary in the
  * `<prefix>-rollover` queue; whichever process takes it rolls every line (roll-lines.ts). The
- * month rolled to is the Paris month of the pipeline's clock when the job runs (or of the
- * instant the job was due, if later: a worker a few milliseconds early still rolls the new
- * month). Every process upserts the same scheduler, which is idempotent; a job run twice, or
- * retried after a crash half-way, rolls each line once.
+ * month rolled to is the Paris month of the pipeline's clock when the job runs, or of the instant
+ * the job was due if later (a worker a few milliseconds early still rolls the new month). That
+ * due instant is BullMQ's, on the real clock: it is placed on the pipeline's clock (`onClock`)
+ * before the two are compared, so one clock decides the month (in production they are the same;
+ * a test's clock in November is never rolled to December by a job due in real December). Every
+ * process upserts the same scheduler, which is idempotent; a job run twice, or retried after a
+ * crash half-way, rolls each line once.
  */
 export class MonthRollover implements Role {
   readonly name = 'month-rollover';
@@ -63,7 +67,7 @@ export class MonthRollover implements Role {
 
   private async process(job: Job): Promise<RolloverProgress> {
     const { config, connections, logger } = this.context;
-    const dueAt = job.timestamp + (job.opts.delay ?? 0);
+    const dueAt = onClock(this.pipeline.clock, job.timestamp + (job.opts.delay ?? 0));
     const now = new Date(Math.max(this.pipeline.clock().getTime(), dueAt)).toISOString();
     const month = parisMonth(now);
     const started = Date.now();

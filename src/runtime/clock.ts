@@ -13,3 +13,13 @@ export function clockStartingAt(startAt: string): Clock {
   if (Number.isNaN(offset)) throw new RangeError(`invalid instant '${startAt}'`);
   return () => new Date(Date.now() + offset);
 }
+
+/**
+ * An instant read on the real clock (`Date.now()`: BullMQ's delays and job schedulers run on it),
+ * placed on `clock`. In production the two are one clock and this returns `realMs` unchanged; a
+ * test that runs the pipeline on a clock of its own never compares an instant of one with the
+ * other (a rollover job due in real December must not roll a pipeline that lives in November).
+ */
+export function onClock(clock: Clock, realMs: number): number {
+  return realMs + (clock().getTime() - Date.now());
+}

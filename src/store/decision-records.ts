@@ -17,7 +17,7 @@ export async function recordDecision(c: Collections, decision: Omit<RequestDocum
   const { requestId, ...rest } = decision;
   const doc: RequestDocument = { _id: requestKey('plan-change', requestId), kind: 'plan-change', ...rest };
   const gc = groupCommit(c);
-  const marker = outboxMarker('requests', doc._id, doc.outbox, doc.decidedAt);
+  const marker = outboxMarker('requests', doc._id, doc.outbox);
   if (marker) await gc.marks.submit(marker);
   for (let round = 0; round < ROUNDS; round++) {
     if (await gc.requestInserts.submit(doc)) return refOf(marker);

@@ -61,7 +61,7 @@ export interface WriteLinesOptions {
  */
 export async function writeLines(c: Collections, writes: readonly LineWrite[], now: string, options: WriteLinesOptions = {}): Promise<LineWriteResult[]> {
   const gc = groupCommit(c);
-  const markers = writes.map((w) => (options.markOutbox === false ? null : outboxMarker('lines', w.lineId, w.outbox, now)));
+  const markers = writes.map((w) => (options.markOutbox === false ? null : outboxMarker('lines', w.lineId, w.outbox)));
   const notices = writes.map(noticeChange);
   const [, noticeMarks] = await Promise.all([gc.marks.submitAll(markers.filter((m): m is OutboxMarker => m !== null)), markNotices(c, notices.flatMap((n, k) => (n ? [{ lineId: writes[k]!.lineId, dueAt: n.mark }] : [])))]);
   const outcomes = await Promise.allSettled(writes.map((w) => gc.lineWrites.submit(guarded(w, now))));

@@ -11,8 +11,8 @@ import { outboxMarker, refOf, type MarkerRef } from './outbox-markers.js';
  */
 
 /** Inserts a document keyed by a deterministic `_id` (insert-once.ts); `inserted` false: an earlier attempt's stands. */
-export async function insertMarked(c: Collections, collection: 'requests' | 'resources', doc: Document & { _id: string; outbox: OutboxEntry[] }, now: string): Promise<{ inserted: boolean; markers: MarkerRef[] }> {
-  const marker = outboxMarker(collection, doc._id, doc.outbox, now);
+export async function insertMarked(c: Collections, collection: 'requests' | 'resources', doc: Document & { _id: string; outbox: OutboxEntry[] }): Promise<{ inserted: boolean; markers: MarkerRef[] }> {
+  const marker = outboxMarker(collection, doc._id, doc.outbox);
   if (marker) await groupCommit(c).marks.submit(marker);
   const inserted = await insertOnce(c[collection] as unknown as Collection<Document>, doc as never);
   if (!inserted && marker) await groupCommit(c).unmarks.submit({ _id: marker._id });
@@ -20,8 +20,8 @@ export async function insertMarked(c: Collections, collection: 'requests' | 'res
 }
 
 /** Appends events to an existing resource's outbox (an order that changes a resource). */
-export async function appendResourceEvents(c: Collections, resourceId: string, entries: OutboxEntry[], now: string): Promise<MarkerRef[]> {
-  const marker = outboxMarker('resources', resourceId, entries, now);
+export async function appendResourceEvents(c: Collections, resourceId: string, entries: OutboxEntry[]): Promise<MarkerRef[]> {
+  const marker = outboxMarker('resources', resourceId, entries);
   if (marker) await groupCommit(c).marks.submit(marker);
   const { matchedCount } = await c.resources.updateOne({ _id: resourceId }, { $push: { outbox: { $each: entries } } });
   if (matchedCount === 0 && marker) await groupCommit(c).unmarks.submit({ _id: marker._id });

@@ -41,7 +41,7 @@ export async function migrateMarkers(c: Collections, now: string): Promise<numbe
     const collection = c[name] as unknown as Collection<Document>;
     const markers: OutboxMarker[] = [];
     for await (const doc of collection.find({ 'outbox.0': { $exists: true } }, { projection: { outbox: 1 } })) {
-      const marker = outboxMarker(name, String(doc._id), doc.outbox as OutboxEntry[], now);
+      const marker = outboxMarker(name, String(doc._id), doc.outbox as OutboxEntry[]);
       if (marker) markers.push(marker);
     }
     await writeMarkers(c, markers);

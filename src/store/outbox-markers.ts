@@ -16,9 +16,15 @@ export type { MarkedCollection, MarkerRef, OutboxMarker } from './marker-documen
  * marker of its own: two writers of the same events (a job run twice) never remove each other's.
  */
 
-export function outboxMarker(collection: MarkedCollection, docId: string, entries: readonly OutboxEntry[], now: string): OutboxMarker | null {
+/**
+ * A marker's `at` is read on the real clock, never on the pipeline's: the sweep measures its age
+ * against its grace in real time (how long a writer may still be on its way), and a test that
+ * runs the pipeline in another month must not make every marker look a week old, or new for a
+ * week (the relay would fence lines that were never left behind, or sweep them too late).
+ */
+export function outboxMarker(collection: MarkedCollection, docId: string, entries: readonly OutboxEntry[]): OutboxMarker | null {
   if (entries.length === 0) return null;
-  return { _id: `${collection}|${docId}|${randomUUID()}`, collection, docId, events: entries.map((e) => e.id), at: now };
+  return { _id: `${collection}|${docId}|${randomUUID()}`, collection, docId, events: entries.map((e) => e.id), at: new Date().toISOString() };
 }
 
 export function refOf(marker: OutboxMarker | null): MarkerRef[] {

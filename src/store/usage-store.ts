@@ -125,8 +125,8 @@ export interface ArchiveUsageCommit {
 }
 
 /** Returns whether this commit won, and the marker of its events (outbox-markers.ts) to remove once they are published. */
-export async function commitArchiveUsage(c: Collections, commit: ArchiveUsageCommit, now: string): Promise<{ won: boolean; markers: MarkerRef[] }> {
-  const marker = outboxMarker('lineMonths', commit.key, commit.outbox, now);
+export async function commitArchiveUsage(c: Collections, commit: ArchiveUsageCommit): Promise<{ won: boolean; markers: MarkerRef[] }> {
+  const marker = outboxMarker('lineMonths', commit.key, commit.outbox);
   if (marker) await groupCommit(c).marks.submit(marker);
   const won = await writeArchiveUsage(c, commit);
   if (!won && marker) await groupCommit(c).unmarks.submit({ _id: marker._id });

@@ -271,7 +271,7 @@ async function countOnArchive(deps: UsageWriterDeps, attempt: Attempt, group: Us
   const pending: UsageCommit = { commit: `${attempt.id}:${line._id}`, usageIds: decided.recorded };
   const events: DomainEvent[] = [...decided.events, usageUpdated(decided.month, decided.lastUsageId!)];
   const commit = { key, lineId: line._id, clientAccountId: line.clientAccountId, version: archive?.version ?? null, record: decided.month, pending, outbox: entries(deps.prefix, events, attempt.now) };
-  const { won, markers } = await commitArchiveUsage(deps.collections, commit, attempt.now);
+  const { won, markers } = await commitArchiveUsage(deps.collections, commit);
   if (!won) return group.filter((m) => decided.recorded.includes(m.record.usageId));
   decided.recorded.forEach((id) => attempt.counted.add(id));
   addTo(attempt.pullFromArchives, key, pending.commit);
@@ -325,7 +325,7 @@ async function publish(deps: UsageWriterDeps, attempt: Attempt): Promise<number>
   const lineDocs = uniqueDocs([...attempt.committedLines, ...resumed]);
   const published = await publishOutboxes(c, js, c.lines, lineDocs, {
     alsoPull: (id) => pullOf(attempt.pullFromLines.get(id)),
-    markFailed: { collection: 'lines', now: attempt.now },
+    markFailed: { collection: 'lines' },
     onDeferred: deps.onPublishDeferred,
   });
   const archiveDocs = await c.lineMonths.find({ _id: { $in: unique([...attempt.committedArchives.keys(), ...attempt.pullFromArchives.keys()]) } }, { projection: { outbox: 1 } }).toArray();

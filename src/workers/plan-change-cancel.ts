@@ -29,7 +29,7 @@ export async function processPlanChangeCancel(deps: WorkerDeps, cancel: PlanChan
     const result = cancelPlanChange(cancel, { line: lineDoc?.line ?? null, service: service ? (toRecord(service) as Service) : null, decidedCancelIds: lineDoc?.decidedCancelIds ?? [] }, now);
     const pending = result.outcome === 'duplicate' ? [] : entries(deps.prefix, result.events, now);
     const record = async (outcome: 'applied' | 'rejected', reason: string | null, outbox: RequestDocument['outbox']) =>
-      (await insertMarked(c, 'requests', { _id: key, kind: 'plan-change-cancel', clientAccountId: cancel.clientAccountId, lineId, outcome, reason, eventId: eventKeys.planChangeCancel(cancel.cancelId, outcome), decidedAt: now, outbox }, now)).markers;
+      (await insertMarked(c, 'requests', { _id: key, kind: 'plan-change-cancel', clientAccountId: cancel.clientAccountId, lineId, outcome, reason, eventId: eventKeys.planChangeCancel(cancel.cancelId, outcome), decidedAt: now, outbox })).markers;
     switch (result.outcome) {
       case 'duplicate':
         if (lineDoc) await deps.outbox.flushQuietly(c.lines, lineDoc._id);

@@ -30,7 +30,7 @@ export async function processResourceOrder(deps: WorkerDeps, order: ResourceOrde
     decidedOrderIds: [],
   });
   const record = async (outcome: 'applied' | 'rejected', reason: string | null, pending: ReturnType<typeof entries>) =>
-    (await insertMarked(c, 'requests', { _id: key, kind: 'resource-order', clientAccountId: order.clientAccountId, lineId: null, outcome, reason, eventId: eventKeys.resourceOrder(order.orderId, outcome), decidedAt: now, outbox: pending }, now)).markers;
+    (await insertMarked(c, 'requests', { _id: key, kind: 'resource-order', clientAccountId: order.clientAccountId, lineId: null, outcome, reason, eventId: eventKeys.resourceOrder(order.orderId, outcome), decidedAt: now, outbox: pending })).markers;
 
   switch (result.outcome) {
     case 'duplicate':
@@ -40,7 +40,7 @@ export async function processResourceOrder(deps: WorkerDeps, order: ResourceOrde
       return { outcome: 'duplicate' };
     case 'applied': {
       const pending = entries(deps.prefix, result.events, now);
-      const markers = result.created ? await createResource(c, result.resource, pending, now) : await appendResourceEvents(c, result.resource.resourceId, pending, now);
+      const markers = result.created ? await createResource(c, result.resource, pending) : await appendResourceEvents(c, result.resource.resourceId, pending);
       await record('applied', null, []);
       await outbox.flushQuietly(c.resources, order.resourceId, undefined, markers);
       return { outcome: 'applied' };
@@ -58,8 +58,8 @@ export async function processResourceOrder(deps: WorkerDeps, order: ResourceOrde
 }
 
 /** Created with its event; found there already (created meanwhile), the attempt fails and the retry decides on it. */
-async function createResource(c: WorkerDeps['collections'], resource: Resource, pending: ReturnType<typeof entries>, now: Instant): Promise<MarkerRef[]> {
-  const created = await insertMarked(c, 'resources', { _id: resource.resourceId, ...resource, lineId: null, outbox: pending }, now);
+async function createResource(c: WorkerDeps['collections'], resource: Resource, pending: ReturnType<typeof entries>): Promise<MarkerRef[]> {
+  const created = await insertMarked(c, 'resources', { _id: resource.resourceId, ...resource, lineId: null, outbox: pending });
   if (!created.inserted) throw new Error(`resource '${resource.resourceId}' was created meanwhile: decide again`);
   return created.markers;
 }

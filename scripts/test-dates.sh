@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The date runs (npm run test:dates, part of npm test): the tests whose rules read the date, run
+# again with the clock of every Node process of the run moved to each instant below, so that no
+# test passes only in the month it was written. The clock is moved by a Node preload
+# (test/support/shift-clock.mjs, in NODE_OPTIONS): vitest, its workers and each `opensim` process
+# a test spawns share one moved clock, running from the instant; the servers (Redis, nats-server,
+# the MongoDB-wire JVM) keep real time, as libfaketime could not (docs/testing.md, "Dates").
+#
+# Usage: scripts/test-dates.sh [instant ...]      (default: the four instants below)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+
+INSTANTS=("$@")
+if [[ ${#INSTANTS[@]} -eq 0 ]]; then
+  INSTANTS=(
+    2026-12-31T23:59:30+01:00 # the turn of a year, 30 s into the run
+    2027-03-28T01:59:30+01:00 # spring: 02:00 Paris does not exist that night
+    2027-10-31T02:59:30+02:00 # autumn: 02:00-03:00 Paris happens twice
+    2028-02-29T12:00:00+01:00 # a leap day
+  )
+fi
+
+# Every test that compares a date with the current time (docs/testing.md, "Dates": the audit).
+FILES=(
+  test/e2e/rollover.e2e.spec.ts
+  test/e2e/scheduled-change.e2e.spec.ts
+  test/e2e/request-status.e2e.spec.ts
+  test/e2e/console-browser.e2e.spec.ts
+  test/e2e/console-http.e2e.spec.ts
+  test/e2e/plan-change-preview.e2e.spec.ts
+  test/e2e/usage-thresholds.e2e.spec.ts
+  test/e2e/cli-request.e2e.spec.ts
+  test/int/record-expiry.int.spec.ts
+  test/cli-envelope.unit.spec.ts
+  test/shift-clock.unit.spec.ts
+  src/cli/
+  src/http/console/
+  src/runtime/clock.unit.spec.ts
+)
+
+failed=()
+for instant in "${INSTANTS[@]}"; do
+  started=$(date +%s)
+  echo "test:dates: the clock of every test process at ${instant} (running from there)"
+  if OPENSIM_FAKE_NOW="$instant" OPENSIM_FAKE_NOW_AT="$(date +%s%3N)" \
+    NODE_OPTIONS="--import ${ROOT}/test/support/shift-clock.mjs ${NODE_OPTIONS:-}" \
+    npx vitest run "${FILES[@]}"; then
+    echo "test:dates: ${instant} passed in $(($(date +%s) - started)) s"
+  else
+    echo "test:dates: ${instant} FAILED after $(($(date +%s) - started)) s"
+    failed+=("$instant")
+  fi
+done
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "test:dates: failed at ${failed[*]}"
+  exit 1
+fi
+echo "test:dates: all ${#INSTANTS[@]} instants passed"
