@@ -85,7 +85,6 @@ describe('month rollover', () => {
     expect(new Set(starts.map((e) => e.id)).size).toBe(LINES);
     expect(starts.every((e) => e.data.cause === 'month-start' && e.id === `envelope:${e.subject}:2026-12:month-start`)).toBe(true);
     const after = await lines.find({}, { projection: { version: 1, month: 1, enforcement: 1, usagePending: 1 } }).toArray();
-    console.log('DEBUG', JSON.stringify(after.filter((l) => l.version - before.get(String(l._id))! !== 1).map((l) => [l._id, l.version, before.get(String(l._id))]).slice(0, 40)));
     for (const line of after) {
       expect(line.month).toMatchObject({ month: '2026-12', usage: { frBytes: 0, euBytes: 0, spendCents: 0 }, crossed: [], dataState: 'normal', envelope: { totalBytes: 20 * GiB } });
       // One write by the rollover. L0 also had its block lifted by the alert consumer. L1's held-back
