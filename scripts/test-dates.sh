@@ -7,6 +7,8 @@
 # the MongoDB-wire JVM) keep real time, as libfaketime could not (docs/testing.md, "Dates").
 #
 # Usage: scripts/test-dates.sh [instant ...]      (default: the four instants below)
+# TEST_DATES_JOBS: how many instants run at once (default 2: the runs mostly wait on timers, and
+# each test's deployment is isolated by its prefix; 1 runs them one after the other).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
@@ -20,6 +22,7 @@ if [[ ${#INSTANTS[@]} -eq 0 ]]; then
     2028-02-29T12:00:00+01:00 # a leap day
   )
 fi
+JOBS="${TEST_DATES_JOBS:-2}"
 
 # Every test that compares a date with the current time (docs/testing.md, "Dates": the audit).
 FILES=(
@@ -39,21 +42,44 @@ FILES=(
   src/runtime/clock.unit.spec.ts
 )
 
-failed=()
-for instant in "${INSTANTS[@]}"; do
-  started=$(date +%s)
-  echo "test:dates: the clock of every test process at ${instant} (running from there)"
+LOGS="$(mktemp -d)"
+trap 'rm -rf "$LOGS"' EXIT
+
+# One instant: a vitest run of its own, its output kept to be shown once it ends.
+run_instant() {
+  local k="$1" instant="$2" began
+  began=$(date +%s)
   if OPENSIM_FAKE_NOW="$instant" OPENSIM_FAKE_NOW_AT="$(date +%s%3N)" \
     NODE_OPTIONS="--import ${ROOT}/test/support/shift-clock.mjs ${NODE_OPTIONS:-}" \
-    npx vitest run "${FILES[@]}"; then
-    echo "test:dates: ${instant} passed in $(($(date +%s) - started)) s"
+    npx vitest run "${FILES[@]}" 2>&1 | sed $'s/\x1b\[[0-9;]*m//g' >"$LOGS/$k.log"; then
+    echo "passed in $(($(date +%s) - began)) s" >"$LOGS/$k.result"
   else
-    echo "test:dates: ${instant} FAILED after $(($(date +%s) - started)) s"
-    failed+=("$instant")
+    echo "FAILED after $(($(date +%s) - began)) s" >"$LOGS/$k.result"
+  fi
+}
+
+started=$(date +%s)
+echo "test:dates: ${#INSTANTS[@]} instants, ${JOBS} at a time: ${INSTANTS[*]}"
+for k in "${!INSTANTS[@]}"; do
+  while [[ $(jobs -rp | wc -l) -ge $JOBS ]]; do wait -n || true; done
+  run_instant "$k" "${INSTANTS[$k]}" &
+done
+wait
+
+failed=()
+for k in "${!INSTANTS[@]}"; do
+  result="$(cat "$LOGS/$k.result" 2>/dev/null || echo 'FAILED (no result)')"
+  echo "test:dates: the clock of every test process at ${INSTANTS[$k]}: ${result}"
+  # A passing run shows its summary; a failing one, all of it.
+  if [[ "$result" == passed* ]]; then
+    grep -E '^ *(Test Files|Tests|Duration) ' "$LOGS/$k.log" || true
+  else
+    cat "$LOGS/$k.log"
+    failed+=("${INSTANTS[$k]}")
   fi
 done
 if [[ ${#failed[@]} -gt 0 ]]; then
-  echo "test:dates: failed at ${failed[*]}"
+  echo "test:dates: failed at ${failed[*]} ($(($(date +%s) - started)) s)"
   exit 1
 fi
-echo "test:dates: all ${#INSTANTS[@]} instants passed"
+echo "test:dates: all ${#INSTANTS[@]} instants passed in $(($(date +%s) - started)) s"
