@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunningSystem } from '../../src/app/system.js';
+import type { CloudEvent } from '../../src/contract/messages.js';
+import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
+import { until } from '../support/monitoring.js';
+import { emptyRedis, rollBackRedis, snapshotRedis } from '../support/redis-loss.js';
+
+/**
+ * Redis is not the record (docs/architecture.md, "What each server holds"): commands taken in,
+ * acknowledged on JetStream and then lost by Redis (restarted without its files, a failover to a
+ * replica that missed the last writes) still get exactly one outcome each, in per-line order. An
+ * intake-only process takes the commands in while no worker runs, so they wait in Redis alone
+ * when it loses them.
+ */
+const ACC = 'RLOSS';
+const LINES = 10;
+const change = (i: number, wave = 'w') => ({
+  requestId: `${wave}-${i}`,
+  clientAccountId: ACC,
+  serviceRef: `SVC-${ACC}`,
+  lineId: `${ACC}-L${i % LINES}`,
+  // Alternating between the line's two spares: each change of a line needs the one before it applied first.
+  targetResourceId: `${ACC}-L${i % LINES}-FPC367678-${Math.floor(i / LINES) % 2}`,
+  requestedAt: new Date(Date.now() - 60_000 + i).toISOString(),
+});
+
+describe('Redis losing what it acknowledged', () => {
+  let client: PipelineClient | undefined;
+  const systems: RunningSystem[] = [];
+
+  afterEach(async () => {
+    for (const s of systems.splice(0)) await s.stop();
+    await client?.cleanup();
+    client = undefined;
+  });
+
+  /** Commands of the account waiting in its partition's queue. */
+  const waiting = async () => {
+    const counts = await Promise.all([0, 1, 2, 3].map(async (p) => {
+      const queue = client!.queue(p);
+      const c = await queue.getJobCounts('wait', 'prioritized', 'delayed', 'active');
+      await queue.close();
+      return Object.values(c).reduce((a, b) => a + b, 0);
+    }));
+    return counts.reduce((a, b) => a + b, 0);
+  };
+
+  /** Each request's outcomes (every event, duplicates included), and the lines' applied order. */
+  const outcomes = async (ids: readonly string[]) => {
+    const events = await client!.waitForEvents((e) => e.type.startsWith('opensim.plan-change.') && ids.includes(String(e.data.requestId)), ids.length, 60_000);
+    // A moment more for any second outcome to show itself.
+    await new Promise((r) => setTimeout(r, 1500));
+    const all = client!.events.filter((e: CloudEvent) => e.type.startsWith('opensim.plan-change.') && ids.includes(String(e.data.requestId)));
+    const byRequest = new Map<string, string[]>();
+    for (const e of all) byRequest.set(String(e.data.requestId), [...(byRequest.get(String(e.data.requestId)) ?? []), e.type]);
+    return { events, byRequest };
+  };
+
+  const expectEachOnceApplied = (byRequest: Map<string, string[]>, ids: readonly string[]) => {
+    expect([...byRequest.keys()].sort()).toEqual([...ids].sort());
+    for (const id of ids) expect(byRequest.get(id), id).toEqual(['opensim.plan-change.applied']);
+  };
+
+  /** Every line's plan history, as applied, against the publish order of its changes. */
+  const expectPublishOrder = async (ids: readonly string[]) => {
+    const lines = await client!.db.collection('lines').find({ clientAccountId: ACC }).toArray();
+    for (const line of lines) {
+      const applied = (line.line.planHistory as { requestId?: string }[]).flatMap((h) => (h.requestId && ids.includes(h.requestId) ? [h.requestId] : []));
+      const published = ids.filter((id) => change(Number(id.split('-')[1]), id.split('-')[0]).lineId === String(line._id));
+      expect(applied, String(line._id)).toEqual(published);
+    }
+  };
+
+  it('given commands taken in by an intake-only process, when Redis comes back empty between runs, then each is applied once, in order', async () => {
+    const env = isolatedEnv();
+    client = await PipelineClient.open(env);
+    await client.seed(fleet(ACC, LINES));
+    const intake = await startInProcess(env, { groups: ['intake'] });
+    const ids = Array.from({ length: 20 }, (_, i) => `between-${i}`);
+    for (let i = 0; i < ids.length; i++) await client.planChange(change(i, 'between'));
+    await until(waiting, (n) => n === ids.length, 20_000, 100);
+    await intake.stop();
+
+    expect(await emptyRedis(client.redis, client.prefix)).toBeGreaterThan(0);
+    systems.push(await startInProcess(env));
+
+    const { byRequest } = await outcomes(ids);
+    expectEachOnceApplied(byRequest, ids);
+    await expectPublishOrder(ids);
+  }, 120_000);
+
+  it('given commands waiting in Redis, when Redis is emptied while the intake runs, then it finds out, takes them in again, and each is applied once, in order', async () => {
+    const env = isolatedEnv();
+    client = await PipelineClient.open(env);
+    await client.seed(fleet(ACC, LINES));
+    systems.push(await startInProcess(env, { groups: ['intake'] }));
+    const ids = Array.from({ length: 20 }, (_, i) => `running-${i}`);
+    for (let i = 0; i < ids.length; i++) await client.planChange(change(i, 'running'));
+    await until(waiting, (n) => n === ids.length, 20_000, 100);
+
+    expect(await emptyRedis(client.redis, client.prefix)).toBeGreaterThan(0);
+    // The intake finds the loss on its own: the jobs are back before any worker runs.
+    await until(waiting, (n) => n === ids.length, 20_000, 100);
+    systems.push(await startInProcess(env, { groups: ['workers'] }));
+
+    const { byRequest } = await outcomes(ids);
+    expectEachOnceApplied(byRequest, ids);
+    await expectPublishOrder(ids);
+  }, 120_000);
+
+  it('given two waves taken in, when Redis is rolled back to a snapshot between them under the running intake, then both waves are applied once each, in order', async () => {
+    const env = isolatedEnv();
+    client = await PipelineClient.open(env);
+    await client.seed(fleet(ACC, LINES));
+    systems.push(await startInProcess(env, { groups: ['intake'] }));
+    const first = Array.from({ length: 20 }, (_, i) => `wave1-${i}`);
+    for (let i = 0; i < first.length; i++) await client.planChange(change(i, 'wave1'));
+    await until(waiting, (n) => n === first.length, 20_000, 100);
+    const snapshot = await snapshotRedis(client.redis, client.prefix);
+
+    const second = Array.from({ length: 20 }, (_, i) => `wave2-${i + 20}`);
+    for (let i = 0; i < second.length; i++) await client.planChange(change(i + 20, 'wave2'));
+    await until(waiting, (n) => n === first.length + second.length, 20_000, 100);
+    await rollBackRedis(client.redis, client.prefix, snapshot);
+    expect(await waiting()).toBe(first.length);
+
+    await until(waiting, (n) => n === first.length + second.length, 20_000, 100);
+    systems.push(await startInProcess(env, { groups: ['workers'] }));
+    const ids = [...first, ...second];
+    const { byRequest } = await outcomes(ids);
+    expectEachOnceApplied(byRequest, ids);
+    await expectPublishOrder(ids);
+  }, 120_000);
+});
