@@ -79,6 +79,11 @@ export class Metrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  private readonly unrecoverable = new Counter({
+    name: 'opensim_redis_loss_unrecoverable_total',
+    help: 'Redis losses whose commands after the checkpoint were partly gone from the command stream (older than OPENSIM_INBOUND_MAX_AGE_HOURS): the range is in the error log',
+    registers: [this.registry],
+  });
   private readonly retaken = new Counter({
     name: 'opensim_commands_retaken_total',
     help: 'Commands taken in again from the command stream after Redis lost them (those already decided are passed by the workers as duplicates)',
@@ -128,6 +133,10 @@ export class Metrics {
 
   redisLossDetected(kind: 'empty' | 'rolled-back'): void {
     this.redisLosses.inc({ kind });
+  }
+
+  commandsUnrecoverable(): void {
+    this.unrecoverable.inc();
   }
 
   commandsRetaken(count: number): void {

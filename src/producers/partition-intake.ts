@@ -230,6 +230,12 @@ export class PartitionIntake {
         { consumer, kind, cursor: at, ackFloor: floor, checkpoint, takenInAgainFrom: from + 1, takenInAgainUpTo: floor },
         'Redis lost commands it had taken in: taking them in again from the command stream',
       );
+      // Past the horizon: what the stream dropped since the checkpoint cannot be taken in again. Said, never silent.
+      const first = (await jsm.streams.info(names.commandStream)).state.first_seq;
+      if (from + 1 < first) {
+        context.metrics.commandsUnrecoverable();
+        context.logger.error({ consumer, lostFrom: from + 1, lostTo: first - 1, horizonHours: context.config.OPENSIM_INBOUND_MAX_AGE_HOURS }, 'commands after the checkpoint are no longer in the command stream (past OPENSIM_INBOUND_MAX_AGE_HOURS): those of this partition among them cannot be taken in again');
+      }
       if ((await cursor.reset(token, from)) === 'lease-lost') return null;
       this.retakeUpTo = floor;
     }

@@ -1,4 +1,7 @@
+import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ROLLOVER_SCHEDULER, rolloverQueueName } from '../../src/rollover/month-rollover.js';
+import { partitionOf } from '../../src/queues/command-queues.js';
 import type { RunningSystem } from '../../src/app/system.js';
 import type { CloudEvent } from '../../src/contract/messages.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
@@ -130,5 +133,43 @@ describe('Redis losing what it acknowledged', () => {
     const { byRequest } = await outcomes(ids);
     expectEachOnceApplied(byRequest, ids);
     await expectPublishOrder(ids);
+  }, 120_000);
+
+  it('given two running processes, when Redis comes back empty in the middle of a burst of alternating changes on 10 lines, then every change is applied once, in publish order', async () => {
+    const env = isolatedEnv();
+    client = await PipelineClient.open(env);
+    await client.seed(fleet(ACC, LINES));
+    systems.push(await startInProcess(env), await startInProcess(env));
+    const ids = Array.from({ length: 200 }, (_, i) => `burst-${i}`);
+    for (let i = 0; i < ids.length; i++) {
+      await client.planChange(change(i, 'burst'));
+      if (i === 100) expect(await emptyRedis(client.redis, client.prefix)).toBeGreaterThan(0);
+    }
+    const { byRequest } = await outcomes(ids);
+    expectEachOnceApplied(byRequest, ids);
+    await expectPublishOrder(ids);
+  }, 120_000);
+
+  it('given the whole system running, when Redis comes back empty, then what Redis alone held is set again: the rollover scheduler, and the global concurrency of 1 of a queue with a job', async () => {
+    const env = isolatedEnv();
+    client = await PipelineClient.open(env);
+    await client.seed(fleet(ACC, LINES));
+    systems.push(await startInProcess(env));
+    const rollover = new Queue(rolloverQueueName(client.prefix), { connection: client.redis });
+    const queue = client.queue(partitionOf(ACC, 4));
+    try {
+      await until(() => rollover.getJobScheduler(ROLLOVER_SCHEDULER), (s) => !!s, 20_000, 100);
+      expect(await emptyRedis(client.redis, client.prefix)).toBeGreaterThan(0);
+      expect(await rollover.getJobScheduler(ROLLOVER_SCHEDULER)).toBeFalsy();
+      await until(() => rollover.getJobScheduler(ROLLOVER_SCHEDULER), (s) => !!s, 20_000, 200);
+
+      await client.planChange(change(0, 'after'));
+      const { byRequest } = await outcomes(['after-0']);
+      expectEachOnceApplied(byRequest, ['after-0']);
+      expect(await queue.getGlobalConcurrency()).toBe(1);
+    } finally {
+      await rollover.close();
+      await queue.close();
+    }
   }, 120_000);
 });

@@ -24,7 +24,8 @@ async function configs(jsm: JetStreamManager, prefix: string): Promise<Record<st
 /** What every stream should read once the system has checked it (README, "Operations"). */
 function expectConfigured(all: Record<string, StreamConfig>, prefix: string): void {
   const names = naming(prefix);
-  expect(all[names.commandStream]).toMatchObject({ retention: RetentionPolicy.Interest, max_age: 48 * HOUR_NS, duplicate_window: 120e9 });
+  // COMMANDS keeps what was taken in, for the horizon: the record Redis loses is taken in again from there.
+  expect(all[names.commandStream]).toMatchObject({ retention: RetentionPolicy.Limits, max_age: 48 * HOUR_NS, duplicate_window: 120e9 });
   expect(all[names.usageStream]).toMatchObject({ retention: RetentionPolicy.Interest, max_age: 48 * HOUR_NS });
   expect(all[names.eventStream]).toMatchObject({ retention: RetentionPolicy.Limits, max_age: 24 * HOUR_NS, max_bytes: 64 * 2 ** 20 });
   expect(all[names.advisoryStream]).toMatchObject({ retention: RetentionPolicy.Limits, max_age: 30 * 24 * HOUR_NS });
@@ -40,19 +41,20 @@ describe('stream retention at start-up', () => {
     await client?.cleanup();
   });
 
-  it('after start-up each stream, read back from JetStream, has the configured retention and limits; a command taken in leaves COMMANDS', async () => {
+  it('after start-up each stream, read back from JetStream, has the configured retention and limits; a command taken in stays in COMMANDS, usage taken in leaves USAGE', async () => {
     const env = isolatedEnv(LIMITS);
     client = await PipelineClient.open(env);
     await client.seed(fleet(ACC, 1));
     system = await startInProcess(env);
     const jsm = await client.nc.jetstreamManager();
-    await until(() => configs(jsm, client!.prefix), (all) => Object.values(all).every((c) => c.max_age > 0) && all[naming(client!.prefix).commandStream]!.retention === RetentionPolicy.Interest);
+    await until(() => configs(jsm, client!.prefix), (all) => Object.values(all).every((c) => c.max_age > 0) && all[naming(client!.prefix).usageStream]!.retention === RetentionPolicy.Interest);
     expectConfigured(await configs(jsm, client.prefix), client.prefix);
 
     await client.planChange(request(0));
     await client.waitForEvents((e) => e.type === 'opensim.plan-change.applied' && e.data.requestId === 'ret-0');
-    // Interest retention: acknowledged by the intake, the command is dropped.
-    await until(() => jsm.streams.info(naming(client!.prefix).commandStream), (info) => info.state.messages === 0, 10_000);
+    // Limits retention: acknowledged by the intake, the command is still there, for a Redis that loses its job.
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await jsm.streams.info(naming(client!.prefix).commandStream)).state.messages).toBe(1);
   });
 
   it('older, unlimited streams holding unconsumed messages are updated in place, and every unconsumed command and usage record is still taken in', async () => {
@@ -78,7 +80,7 @@ describe('stream retention at start-up', () => {
     expect((await jsm.streams.info(names.commandStream)).state.messages).toBe(5);
 
     system = await startInProcess(env);
-    await until(() => configs(jsm, client!.prefix), (all) => [names.commandStream, names.usageStream].every((s) => all[s]!.retention === RetentionPolicy.Interest) && all[names.eventStream]!.max_age > 0);
+    await until(() => configs(jsm, client!.prefix), (all) => all[names.usageStream]!.retention === RetentionPolicy.Interest && all[names.commandStream]!.max_age > 0 && all[names.eventStream]!.max_age > 0);
     expectConfigured(await configs(jsm, client.prefix), client.prefix);
 
     // Nothing unconsumed lost: the three commands waiting get their outcome, the usage is counted.
@@ -87,8 +89,9 @@ describe('stream retention at start-up', () => {
     await until(() => countedClaims(client!), (n) => n === 3);
     const line = await client.db.collection('lines').findOne({ _id: `${ACC}-L0` as never });
     expect(line!.month.usage.frBytes).toBe(6000);
-    // Taken in, so dropped: the inbound streams hold nothing any more; the events are kept.
-    await until(() => Promise.all([names.commandStream, names.usageStream].map(async (s) => (await jsm.streams.info(s)).state.messages)), (counts) => counts.every((n) => n === 0), 10_000);
+    // Usage taken in is dropped (interest); the commands are kept for the horizon (limits), the events too.
+    await until(() => jsm.streams.info(names.usageStream), (info) => info.state.messages === 0, 10_000);
+    expect((await jsm.streams.info(names.commandStream)).state.messages).toBe(5);
     expect((await jsm.streams.getMessage(names.eventStream, { seq: 1 })).json()).toEqual({ old: true });
     // Nothing more was taken in than was waiting: the two commands the older intake had taken have no outcome from this system.
     await new Promise((r) => setTimeout(r, 500));
