@@ -262,10 +262,12 @@ export class PartitionIntake {
 
   private async checkpointPass(): Promise<void> {
     const { pipeline, names } = this.deps;
+    // Where this holding had put the cursor before the read: a commit landing meanwhile only moves it further.
+    const expected = this.position!;
     const at = await this.cursor?.read();
     if (at === undefined || this.lost) return;
-    if (at === null || at < this.position!) {
-      this.handBack(at === null ? 'Redis lost its cursor (it came back empty)' : `Redis has its cursor at ${at}, behind ${this.position} (rolled back)`);
+    if (at === null || at < expected) {
+      this.handBack(at === null ? 'Redis lost its cursor (it came back empty)' : `Redis has its cursor at ${at}, behind ${expected} (rolled back)`);
       return;
     }
     if (this.backfill) {
