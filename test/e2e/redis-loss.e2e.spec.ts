@@ -6,6 +6,8 @@ import type { RunningSystem } from '../../src/app/system.js';
 import type { CloudEvent } from '../../src/contract/messages.js';
 import { fleet, isolatedEnv, PipelineClient, startInProcess } from '../support/pipeline.js';
 import { until } from '../support/monitoring.js';
+import { untilStopped } from '../support/frozen.js';
+import { spawnOpensim, type OpensimProcess } from '../support/opensim-process.js';
 import { emptyRedis, rollBackRedis, snapshotRedis } from '../support/redis-loss.js';
 
 /**
@@ -30,8 +32,13 @@ const change = (i: number, wave = 'w') => ({
 describe('Redis losing what it acknowledged', () => {
   let client: PipelineClient | undefined;
   const systems: RunningSystem[] = [];
+  const processes: OpensimProcess[] = [];
 
   afterEach(async () => {
+    for (const p of processes.splice(0)) {
+      p.child.kill('SIGCONT');
+      await p.kill('SIGKILL');
+    }
     for (const s of systems.splice(0)) await s.stop();
     await client?.cleanup();
     client = undefined;
@@ -171,5 +178,34 @@ describe('Redis losing what it acknowledged', () => {
       await rollover.close();
       await queue.close();
     }
+  }, 120_000);
+
+  it('given a job failed for stalling too often and not yet collected into MongoDB, when Redis comes back empty, then its command is taken in again and ends with exactly one outcome', async () => {
+    const env = isolatedEnv({ LOG_LEVEL: 'info', OPENSIM_LOCK_DURATION_MS: '1000', OPENSIM_INTAKE_LEASE_MS: '1000', OPENSIM_MAX_STALLED_COUNT: '0' });
+    client = await PipelineClient.open(env);
+    await client.seed(fleet(ACC, LINES));
+    await client.ensureStreams();
+    await client.planChange(change(0, 'stalled'));
+    // P freezes inside the job; another process, running no relay (no dead-letter collector),
+    // takes the intake over, and its worker's stall check fails the job: failed in Redis alone.
+    const frozen = spawnOpensim(['start'], { ...env, OPENSIM_FAILPOINT: 'plan-change:before-line-write:stop', OPENSIM_FAILPOINT_KEY: 'stalled-0' });
+    processes.push(frozen);
+    await untilStopped(frozen.child.pid!);
+    processes.push(spawnOpensim(['start', '--roles', 'intake,workers'], env));
+    const queue = client.queue(partitionOf(ACC, 4));
+    try {
+      await until(() => queue.getFailedCount(), (n) => n === 1, 30_000, 100);
+    } finally {
+      await queue.close();
+    }
+    expect(await client.db.collection('deadLetters').countDocuments({ requestId: 'stalled-0' })).toBe(0);
+    expect(await client.db.collection('requests').countDocuments({ _id: 'plan-change:stalled-0' as never })).toBe(0);
+
+    expect(await emptyRedis(client.redis, client.prefix)).toBeGreaterThan(0);
+    await processes.shift()!.kill('SIGKILL');
+    systems.push(await startInProcess(env));
+    const { byRequest } = await outcomes(['stalled-0']);
+    expect([...byRequest.keys()]).toEqual(['stalled-0']);
+    expect(byRequest.get('stalled-0')).toHaveLength(1);
   }, 120_000);
 });
