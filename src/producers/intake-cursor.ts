@@ -112,7 +112,7 @@ export class IntakeCursor {
         }
         // Per-line order rests on the queue's global concurrency of 1, which Redis alone holds: set
         // with the jobs, no job is ever in a queue that lost it (a Redis that came back empty).
-        for (const queue of new Set(placed.map((p) => p.queue))) multi.hset(queue.toKey('meta'), 'concurrency', '1');
+        for (const queue of new Set(placed.map((p) => p.queue))) multi.hset(queue.toKey('meta'), { concurrency: '1' });
         const keys = [this.keys.cursor, this.keys.attempts, ...placed.map(({ queue, jobId }) => queue.toKey(jobId))];
         multi.eval(ADVANCE, keys.length, ...keys, String(expected), String(last), ...taken.map((t) => String(t.seq)));
       },

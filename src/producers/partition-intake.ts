@@ -324,6 +324,16 @@ export class PartitionIntake {
         this.acknowledge(msg);
         this.held.delete(seq);
       }
+      // Taking in again what Redis lost: acknowledged already, so read from the stream, a batch at a time.
+      if (at < this.retakeUpTo) {
+        const again = await this.retried(() => this.storedRun(at, this.retakeUpTo));
+        if (again.length > 0) {
+          at = await this.takeInBatch(token, at, again);
+          quietSince = Date.now();
+          continue;
+        }
+        this.retakeUpTo = 0;
+      }
       let batch = await this.deliveredRun(at);
       if (batch.length === 0) {
         if (this.stopping && this.held.size === 0) return;
@@ -375,6 +385,18 @@ export class PartitionIntake {
       const msg = this.held.get(seqs[k]!)!;
       if (!adjacent(deliveredOf(run.at(-1)!.delivery!), msg, run.at(-1)!.seq)) break;
       run.push(inHand(this.deps.names.prefix, msg));
+    }
+    return run;
+  }
+
+  /** The partition's messages after `at` up to `upTo`, as the stream holds them, in order, at most a batch. */
+  private async storedRun(at: number, upTo: number): Promise<InHand[]> {
+    const run: InHand[] = [];
+    for (let from = at; run.length < BATCH; ) {
+      const next = await this.nextStored(from);
+      if (next === null || next.seq > upTo) break;
+      run.push(next);
+      from = next.seq;
     }
     return run;
   }

@@ -24,8 +24,9 @@ const change = (i: number, wave = 'w') => ({
   clientAccountId: ACC,
   serviceRef: `SVC-${ACC}`,
   lineId: `${ACC}-L${i % LINES}`,
-  // Alternating between the line's two spares: each change of a line needs the one before it applied first.
-  targetResourceId: `${ACC}-L${i % LINES}-FPC367678-${Math.floor(i / LINES) % 2}`,
+  // Back and forth between its 5 GiB spare and its 20 GiB resource: each change of a line is
+  // valid only once the one before it is applied (it frees the resource the next one takes).
+  targetResourceId: Math.floor(i / LINES) % 2 === 0 ? `${ACC}-L${i % LINES}-FPC367678-0` : `${ACC}-L${i % LINES}-R20`,
   requestedAt: new Date(Date.now() - 60_000 + i).toISOString(),
 });
 
