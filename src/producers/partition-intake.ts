@@ -9,7 +9,7 @@ import { ackWaitMs, ensureDurableConsumer, stopConsuming } from '../messaging/du
 import { redisReady, resyncTransactionConnection, transactionConnection, closeRedis, type RedisClient } from '../infra/redis.js';
 import { insertOnce } from '../store/insert-once.js';
 import { requestKey } from '../store/documents.js';
-import { advanceCheckpoint, createCheckpoint, decidedPrefix, readCheckpoint, type TakenCommand } from '../store/intake-checkpoints.js';
+import { advanceCheckpoint, decidedPrefix, readCheckpoint, type TakenCommand } from '../store/intake-checkpoints.js';
 import { failpoint } from '../runtime/failpoints.js';
 import { accountOf, messageIdOf, type CommandJob } from '../queues/command-queues.js';
 import { intakeKeys } from '../queues/intake-keys.js';
@@ -104,7 +104,9 @@ export class PartitionIntake {
   /** Commands taken in whose outcome the checkpoint has not seen yet, in stream order. */
   private unsettled: TakenCommand[] = [];
   /** At a takeover, the commands between the checkpoint and the cursor, read from the stream before the checkpoint moves. */
-  private backfill: { next: number; to: number } | null = null;
+  private backfill: { next: number; to: number } | null | undefined;
+  /** Where this holding started taking in. */
+  private startedAt = 0;
   private backfilled: TakenCommand[] = [];
   /** After a loss: commands up to this sequence are taken in again (counted). */
   private retakeUpTo = 0;
@@ -134,7 +136,7 @@ export class PartitionIntake {
     this.lastDelivered = undefined;
     this.position = null;
     this.unsettled = [];
-    this.backfill = null;
+    this.backfill = undefined;
     this.backfilled = [];
     this.retakeUpTo = 0;
     this.loop = this.run()
@@ -167,6 +169,7 @@ export class PartitionIntake {
         const at = await this.startingCursor(token);
         if (at === null) throw new LeaseLost();
         this.position = at;
+        this.startedAt = at;
         checkpoints = setInterval(() => this.checkpoint(), CHECKPOINT_EVERY_MS);
         const consumer = await nats.jetstream().consumers.get(names.commandStream, this.partition.consumer);
         // A pull request stays open on the server while its process is frozen, and whatever is
@@ -203,13 +206,13 @@ export class PartitionIntake {
   /**
    * Where taking in resumes, and whether Redis lost what it had taken in. The cursor in Redis
    * normally stands at or after the consumer's ack floor (a command is acknowledged only once
-   * Redis holds its job), and the checkpoint in MongoDB says up to where every command has its
-   * outcome. A cursor that is gone while a checkpoint exists (Redis came back empty), or that
-   * stands behind the ack floor (Redis rolled back), is a loss: the cursor goes back to the
-   * checkpoint (or to the rolled-back cursor, if earlier) and every command after it is taken in
-   * again, in stream order; the command stream keeps them (limits retention), and those already
-   * decided are passed by the workers as duplicates. The very first holding (no checkpoint yet)
-   * starts after the ack floor, as earlier versions did.
+   * Redis holds its job): then nothing else is read, and MongoDB need not answer. A cursor that is
+   * gone while the ack floor says commands were taken in (Redis came back empty), or that stands
+   * behind the ack floor (Redis rolled back), is a loss: the cursor goes back to the partition's
+   * checkpoint in MongoDB (or to the rolled-back cursor, if earlier; to the stream's start when no
+   * checkpoint was written yet) and every command after it is taken in again, in stream order. The
+   * command stream keeps them (limits retention), and those already decided are passed by the
+   * workers as duplicates.
    */
   private async startingCursor(token: string): Promise<number | null> {
     const { jsm, names, pipeline, context } = this.deps;
@@ -217,33 +220,29 @@ export class PartitionIntake {
     const consumer = this.partition.consumer;
     const at = await cursor.read();
     const floor = (await jsm.consumers.info(names.commandStream, consumer)).ack_floor.stream_seq;
-    const now = pipeline.clock().toISOString();
-    let checkpoint = await readCheckpoint(pipeline.collections, consumer);
-    if (checkpoint === null) {
-      checkpoint = await createCheckpoint(pipeline.collections, consumer, at ?? floor, now);
-      if (at === null && (await cursor.initialise(token, floor)) === 'lease-lost') return null;
-    } else if (at === null || at < floor) {
-      const from = Math.min(at ?? checkpoint, checkpoint);
-      const kind = at === null ? 'empty' : 'rolled-back';
-      context.metrics.redisLossDetected(kind);
-      context.logger.error(
-        { consumer, kind, cursor: at, ackFloor: floor, checkpoint, takenInAgainFrom: from + 1, takenInAgainUpTo: floor },
-        'Redis lost commands it had taken in: taking them in again from the command stream',
-      );
-      // Past the horizon: what the stream dropped since the checkpoint cannot be taken in again. Said, never silent.
-      const first = (await jsm.streams.info(names.commandStream)).state.first_seq;
-      if (from + 1 < first) {
-        context.metrics.commandsUnrecoverable();
-        context.logger.error({ consumer, lostFrom: from + 1, lostTo: first - 1, horizonHours: context.config.OPENSIM_INBOUND_MAX_AGE_HOURS }, 'commands after the checkpoint are no longer in the command stream (past OPENSIM_INBOUND_MAX_AGE_HOURS): those of this partition among them cannot be taken in again');
-      }
-      if ((await cursor.reset(token, from)) === 'lease-lost') return null;
-      this.retakeUpTo = floor;
+    if (at !== null && at >= floor) return at;
+    if (at === null && floor === 0) {
+      // Nothing was ever acknowledged: a first start (what Redis lost unacknowledged is delivered again).
+      if ((await cursor.initialise(token, 0)) === 'lease-lost') return null;
+      return cursor.read();
     }
-    const resumed = await cursor.read();
-    // What lies between the checkpoint and the cursor was taken in by an earlier holding: read it
-    // from the stream before the checkpoint may move past it.
-    if (resumed !== null && resumed > checkpoint) this.backfill = { next: checkpoint, to: resumed };
-    return resumed;
+    const checkpoint = (await readCheckpoint(pipeline.collections, consumer)) ?? 0;
+    const from = Math.min(at ?? checkpoint, checkpoint);
+    const kind = at === null ? 'empty' : 'rolled-back';
+    context.metrics.redisLossDetected(kind);
+    context.logger.error(
+      { consumer, kind, cursor: at, ackFloor: floor, checkpoint, takenInAgainFrom: from + 1, takenInAgainUpTo: floor },
+      'Redis lost commands it had taken in: taking them in again from the command stream',
+    );
+    // Past the horizon: what the stream dropped since the checkpoint cannot be taken in again. Said, never silent.
+    const first = (await jsm.streams.info(names.commandStream)).state.first_seq;
+    if (checkpoint > 0 && from + 1 < first) {
+      context.metrics.commandsUnrecoverable();
+      context.logger.error({ consumer, lostFrom: from + 1, lostTo: first - 1, horizonHours: context.config.OPENSIM_INBOUND_MAX_AGE_HOURS }, 'commands after the checkpoint are no longer in the command stream (past OPENSIM_INBOUND_MAX_AGE_HOURS): those of this partition among them cannot be taken in again');
+    }
+    if ((await cursor.reset(token, from)) === 'lease-lost') return null;
+    this.retakeUpTo = floor;
+    return from;
   }
 
   /**
@@ -269,6 +268,12 @@ export class PartitionIntake {
     if (at === null || at < expected) {
       this.handBack(at === null ? 'Redis lost its cursor (it came back empty)' : `Redis has its cursor at ${at}, behind ${expected} (rolled back)`);
       return;
+    }
+    if (this.backfill === undefined) {
+      // First pass of this holding: what lies between the checkpoint and where this holding
+      // started was taken in by an earlier one; read it back before the checkpoint may move past it.
+      const checkpoint = (await readCheckpoint(pipeline.collections, this.partition.consumer)) ?? 0;
+      this.backfill = this.startedAt > checkpoint ? { next: checkpoint, to: this.startedAt } : null;
     }
     if (this.backfill) {
       let next = this.backfill.next;

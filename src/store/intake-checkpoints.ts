@@ -10,15 +10,9 @@ export async function readCheckpoint(c: Collections, consumer: string): Promise<
   return (await c.intakeCheckpoints.findOne({ _id: consumer }))?.seq ?? null;
 }
 
-/** Created once, at a partition's first holding: from then on a missing cursor in Redis means a loss. */
-export async function createCheckpoint(c: Collections, consumer: string, seq: number, now: string): Promise<number> {
-  await c.intakeCheckpoints.updateOne({ _id: consumer }, { $setOnInsert: { seq, at: now } }, { upsert: true });
-  return (await readCheckpoint(c, consumer)) ?? seq;
-}
-
-/** Moves the watermark forward, never back (two holders in a handover may both advance it). */
+/** Moves the watermark forward, never back (two holders in a handover may both advance it); written the first time a command of the partition is decided. */
 export async function advanceCheckpoint(c: Collections, consumer: string, seq: number, now: string): Promise<void> {
-  await c.intakeCheckpoints.updateOne({ _id: consumer, seq: { $lt: seq } }, { $set: { seq, at: now } });
+  await c.intakeCheckpoints.updateOne({ _id: consumer }, { $max: { seq }, $set: { at: now } }, { upsert: true });
 }
 
 /** A command taken in, as the checkpoint needs it: its stream sequence and its decision record's key (null: its outcome was recorded before the cursor passed it). */
