@@ -174,6 +174,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (parsed.data.OPENSIM_ALERTS_WEBHOOK_URL && !parsed.data.OPENSIM_ALERTS_WEBHOOK_SECRET) {
       throw new ConfigError(['OPENSIM_ALERTS_WEBHOOK_SECRET: required when OPENSIM_ALERTS_WEBHOOK_URL is set (whsec_ + base64, as the receiver was given)']);
     }
+    // A command taken in again after Redis lost it must find its decision record, if it had one.
+    if (parsed.data.OPENSIM_INBOUND_MAX_AGE_HOURS >= parsed.data.OPENSIM_RECORDS_RETENTION_DAYS * 24) {
+      throw new ConfigError([
+        `OPENSIM_INBOUND_MAX_AGE_HOURS: ${parsed.data.OPENSIM_INBOUND_MAX_AGE_HOURS} h must be shorter than OPENSIM_RECORDS_RETENTION_DAYS (${parsed.data.OPENSIM_RECORDS_RETENTION_DAYS} days): commands are taken in again from the stream after a Redis loss, and each must still find its decision record`,
+      ]);
+    }
     return parsed.data;
   }
   throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));

@@ -14,6 +14,10 @@ describe('loadConfig: retention and the signed webhook', () => {
     });
   });
 
+  it('accepts a replay horizon an hour shorter than the records\' life', () => {
+    expect(loadConfig({ OPENSIM_INBOUND_MAX_AGE_HOURS: '239', OPENSIM_RECORDS_RETENTION_DAYS: '10' }).OPENSIM_INBOUND_MAX_AGE_HOURS).toBe(239);
+  });
+
   it('accepts a webhook URL with a whsec_ secret', () => {
     expect(loadConfig({ OPENSIM_ALERTS_WEBHOOK_URL: 'https://hooks.example/opensim', OPENSIM_ALERTS_WEBHOOK_SECRET: SECRET }).OPENSIM_ALERTS_WEBHOOK_SECRET).toBe(SECRET);
   });
@@ -27,6 +31,9 @@ describe('loadConfig: retention and the signed webhook', () => {
     [{ OPENSIM_ALERTS_WEBHOOK_SECRET: 'whsec_***' }, /OPENSIM_ALERTS_WEBHOOK_SECRET/],
     [{ OPENSIM_EVENTS_MAX_AGE_HOURS: '0' }, /OPENSIM_EVENTS_MAX_AGE_HOURS/],
     [{ OPENSIM_RECORDS_RETENTION_DAYS: 'soon' }, /OPENSIM_RECORDS_RETENTION_DAYS/],
+    // The replay horizon must be shorter than the records' life: a command taken in again finds its decision.
+    [{ OPENSIM_INBOUND_MAX_AGE_HOURS: '240', OPENSIM_RECORDS_RETENTION_DAYS: '10' }, /OPENSIM_INBOUND_MAX_AGE_HOURS: 240 h must be shorter than OPENSIM_RECORDS_RETENTION_DAYS/],
+    [{ OPENSIM_INBOUND_MAX_AGE_HOURS: '9999' }, /must be shorter than OPENSIM_RECORDS_RETENTION_DAYS \(400 days\)/],
   ])('refuses %o naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

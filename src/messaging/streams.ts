@@ -76,9 +76,11 @@ export interface WantedStream {
 export function wantedStreams(names: Naming, limits: StreamLimits): WantedStream[] {
   const streams: Omit<WantedStream, 'replicas'>[] = [
     {
+      // Limits, not interest: the commands stay after the intake acknowledged them, for the
+      // horizon, so what Redis loses is taken in again from here (partition-intake.ts).
       name: names.commandStream,
       subjects: names.commandSubjects,
-      retention: 'interest',
+      retention: 'limits',
       maxAgeMs: limits.inboundMaxAgeMs,
       maxBytes: 0,
       ...(limits.commandPartitions !== undefined ? { transform: commandTransform(names.prefix, limits.commandPartitions) } : {}),

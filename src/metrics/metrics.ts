@@ -73,9 +73,27 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly redisLosses = new Counter({
+    name: 'opensim_redis_loss_detected_total',
+    help: 'Times an intake partition found that Redis lost what it had taken in: kind empty (no cursor) or rolled-back (a cursor behind the acknowledged commands)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  private readonly unrecoverable = new Counter({
+    name: 'opensim_redis_loss_unrecoverable_total',
+    help: 'Redis losses whose commands after the checkpoint were partly gone from the command stream (older than OPENSIM_INBOUND_MAX_AGE_HOURS): the range is in the error log',
+    registers: [this.registry],
+  });
+  private readonly retaken = new Counter({
+    name: 'opensim_commands_retaken_total',
+    help: 'Commands taken in again from the command stream after Redis lost them (those already decided are passed by the workers as duplicates)',
+    registers: [this.registry],
+  });
+
   constructor() {
     // Standard names (process_*, nodejs_*): stock Node.js dashboards find them.
     collectDefaultMetrics({ register: this.registry });
+    for (const kind of ['empty', 'rolled-back']) this.redisLosses.inc({ kind }, 0);
     // Every known series starts at 0: increase() and rate() then see the first event too.
     for (const reason of DEAD_LETTER_REASONS) this.deadLettered.inc({ reason }, 0);
     for (const threshold of THRESHOLD_NAMES) this.thresholds.inc({ threshold }, 0);
@@ -111,6 +129,18 @@ export class Metrics {
 
   deadLetterWritten(reason: string): void {
     this.deadLettered.inc({ reason });
+  }
+
+  redisLossDetected(kind: 'empty' | 'rolled-back'): void {
+    this.redisLosses.inc({ kind });
+  }
+
+  commandsUnrecoverable(): void {
+    this.unrecoverable.inc();
+  }
+
+  commandsRetaken(count: number): void {
+    this.retaken.inc(count);
   }
 
   /**

@@ -74,6 +74,14 @@ export class IntakeCursor {
   }
 
   /**
+   * Moves the cursor back to `at` after Redis lost what it had taken in (partition-intake.ts,
+   * startingCursor): the commands after it are taken in again. Fenced like a commit.
+   */
+  async reset(token: string, at: number): Promise<CommitResult> {
+    return this.fenced(token, (multi) => multi.set(this.keys.cursor, String(at)));
+  }
+
+  /**
    * Adds the jobs of the messages `taken` (the partition's next ones after `expected`, in stream
    * order) and moves the cursor to the last of them, if this process still holds the lease (token).
    */
@@ -102,6 +110,9 @@ export class IntakeCursor {
           // The trace in BullMQ's own option too: its worker telemetry starts the job's span from it.
           void new Job(queue, job.kind, job, { jobId, removeOnComplete: KEEP_COMPLETED, removeOnFail: false, ...jobTraceOptions(job) }, jobId).addJob(multi as never);
         }
+        // Per-line order rests on the queue's global concurrency of 1, which Redis alone holds: set
+        // with the jobs, no job is ever in a queue that lost it (a Redis that came back empty).
+        for (const queue of new Set(placed.map((p) => p.queue))) multi.hset(queue.toKey('meta'), { concurrency: '1' });
         const keys = [this.keys.cursor, this.keys.attempts, ...placed.map(({ queue, jobId }) => queue.toKey(jobId))];
         multi.eval(ADVANCE, keys.length, ...keys, String(expected), String(last), ...taken.map((t) => String(t.seq)));
       },

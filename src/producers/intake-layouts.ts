@@ -1,7 +1,7 @@
 import type { JetStreamManager, MsgRequest } from 'nats';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
-import { COMMAND_CONSUMER, type Naming } from '../messaging/subjects.js';
+import { type Naming } from '../messaging/subjects.js';
 import { commandTransform, intakePartitions, layoutOfTransform, LEGACY, type IntakePartition } from '../messaging/command-layout.js';
 import { isNoMessage, isNotFound } from '../messaging/jetstream-errors.js';
 import { ensureDurableConsumer } from '../messaging/durable-consumer.js';
@@ -138,15 +138,12 @@ export class IntakeLayouts {
       return false;
     }
     if ((await this.tx.multi().lpop(this.keys.layouts).exec()) === null) return false;
-    const others = (await this.jsm.consumers.list(this.names.commandStream).next()).filter((c) => !c.name.startsWith(COMMAND_CONSUMER));
     for (const partition of intakePartitions(this.names.prefix, oldest)) {
-      const cursor = Number((await this.redis.get(intakeKeys(this.names.prefix, partition).cursor)) ?? 0);
       await this.jsm.consumers.delete(this.names.commandStream, partition.consumer).catch((err: unknown) => {
         if (!isNotFound(err)) this.logger.warn({ err, consumer: partition.consumer }, 'consumer of a drained layout not deleted');
       });
-      // Taken in, so gone, as an interest stream drops what its consumers acknowledged; unless another
-      // consumer (an operator's) reads the stream: then max_age removes them.
-      if (others.length === 0) await this.jsm.streams.purge(this.names.commandStream, { filter: partition.filter, seq: cursor + 1 });
+      // Its messages are not purged: the command stream keeps every command for the horizon
+      // (limits retention), and max_age removes them.
     }
     this.logger.info({ layout: oldest === LEGACY ? 'single intake (earlier versions)' : oldest, next: layouts[1] }, 'command stream layout drained: its messages are all taken in');
     return true;

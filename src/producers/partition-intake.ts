@@ -8,6 +8,8 @@ import { isNoMessage } from '../messaging/jetstream-errors.js';
 import { ackWaitMs, ensureDurableConsumer, stopConsuming } from '../messaging/durable-consumer.js';
 import { redisReady, resyncTransactionConnection, transactionConnection, closeRedis, type RedisClient } from '../infra/redis.js';
 import { insertOnce } from '../store/insert-once.js';
+import { requestKey } from '../store/documents.js';
+import { advanceCheckpoint, decidedPrefix, readCheckpoint, type TakenCommand } from '../store/intake-checkpoints.js';
 import { failpoint } from '../runtime/failpoints.js';
 import { accountOf, messageIdOf, type CommandJob } from '../queues/command-queues.js';
 import { intakeKeys } from '../queues/intake-keys.js';
@@ -32,6 +34,16 @@ interface InHand extends RawMessage {
 class LeaseLost extends Error {
   override readonly name = 'LeaseLost';
 }
+
+/** Redis no longer has what this holding took in (its cursor is gone, or behind): hand back, and the next holding takes it in again. */
+class RedisLost extends Error {
+  override readonly name = 'RedisLost';
+}
+
+/** How often the holder advances the partition's durable checkpoint and checks that Redis still has its cursor. */
+const CHECKPOINT_EVERY_MS = 1000;
+/** Commands looked up at most per checkpoint pass. */
+const CHECKPOINT_PAGE = 1000;
 
 /** Where a delivery stands in the consumer's deliveries: adjacency of two first deliveries proves no message lies between. */
 interface Delivered {
@@ -87,6 +99,18 @@ export class PartitionIntake {
   /** The delivery of the message the cursor is at, when it came delivered in this holding. */
   private lastDelivered: Delivered | undefined;
   private wake: (() => void) | undefined;
+  /** Where this holding's cursor is: Redis must have it there (or further, never behind). */
+  private position: number | null = null;
+  /** Commands taken in whose outcome the checkpoint has not seen yet, in stream order. */
+  private unsettled: TakenCommand[] = [];
+  /** At a takeover, the commands between the checkpoint and the cursor, read from the stream before the checkpoint moves. */
+  private backfill: { next: number; to: number } | null | undefined;
+  /** Where this holding started taking in. */
+  private startedAt = 0;
+  private backfilled: TakenCommand[] = [];
+  /** After a loss: commands up to this sequence are taken in again (counted). */
+  private retakeUpTo = 0;
+  private checkpointing: Promise<void> | undefined;
   /** Commands taken in by this process, for the bench and the logs. */
   takenIn = 0;
 
@@ -110,6 +134,11 @@ export class PartitionIntake {
     this.lost = false;
     this.counted.clear();
     this.lastDelivered = undefined;
+    this.position = null;
+    this.unsettled = [];
+    this.backfill = undefined;
+    this.backfilled = [];
+    this.retakeUpTo = 0;
     this.loop = this.run()
       .catch((err) => this.deps.context.logger.error({ err, consumer: this.partition.consumer }, 'intake partition interrupted; handed back'))
       .finally(() => {
@@ -124,6 +153,7 @@ export class PartitionIntake {
     const token = this.lease.token;
     const takenBefore = this.takenIn;
     const heartbeat = setInterval(() => this.keepHeld(), 1000);
+    let checkpoints: NodeJS.Timeout | undefined;
     this.lease.keep(() => this.handBack('its lease renewal found another holder'));
     try {
       const consumerConfig = await ensureDurableConsumer(jsm, names.commandStream, consumerConfigOf(this.partition, config), logger);
@@ -138,6 +168,9 @@ export class PartitionIntake {
         this.cursor = new IntakeCursor(this.redis, intakeKeys(names.prefix, this.partition), names.prefix, this.deps.queueIndex);
         const at = await this.startingCursor(token);
         if (at === null) throw new LeaseLost();
+        this.position = at;
+        this.startedAt = at;
+        checkpoints = setInterval(() => this.checkpoint(), CHECKPOINT_EVERY_MS);
         const consumer = await nats.jetstream().consumers.get(names.commandStream, this.partition.consumer);
         // A pull request stays open on the server while its process is frozen, and whatever is
         // delivered to it waits for the ack wait: short-lived pulls bound how much a stalled holder hogs.
@@ -150,10 +183,13 @@ export class PartitionIntake {
         await pumped;
       } finally {
         clearInterval(keeping);
+        clearInterval(checkpoints);
+        await this.checkpointing;
       }
     } catch (err) {
-      if (!(err instanceof LeaseLost)) throw err;
-      this.handBack('the fence refused its enqueue');
+      if (err instanceof RedisLost) this.handBack(err.message);
+      else if (err instanceof LeaseLost) this.handBack('the fence refused its enqueue');
+      else throw err;
     } finally {
       clearInterval(heartbeat);
       for (const msg of this.held.values()) msg.nak();
@@ -168,16 +204,103 @@ export class PartitionIntake {
   }
 
   /**
-   * Where taking in resumes. A first start (or a Redis that lost the cursor) begins after the
-   * consumer's ack floor: everything at or below it was acknowledged, hence enqueued.
+   * Where taking in resumes, and whether Redis lost what it had taken in. The cursor in Redis
+   * normally stands at or after the consumer's ack floor (a command is acknowledged only once
+   * Redis holds its job): then nothing else is read, and MongoDB need not answer. A cursor that is
+   * gone while the ack floor says commands were taken in (Redis came back empty), or that stands
+   * behind the ack floor (Redis rolled back), is a loss: the cursor goes back to the partition's
+   * checkpoint in MongoDB (or to the rolled-back cursor, if earlier; to the stream's start when no
+   * checkpoint was written yet) and every command after it is taken in again, in stream order. The
+   * command stream keeps them (limits retention), and those already decided are passed by the
+   * workers as duplicates.
    */
   private async startingCursor(token: string): Promise<number | null> {
+    const { jsm, names, pipeline, context } = this.deps;
     const cursor = this.cursor!;
+    const consumer = this.partition.consumer;
     const at = await cursor.read();
-    if (at !== null) return at;
-    const floor = (await this.deps.jsm.consumers.info(this.deps.names.commandStream, this.partition.consumer)).ack_floor.stream_seq;
-    if ((await cursor.initialise(token, floor)) === 'lease-lost') return null;
-    return cursor.read();
+    const floor = (await jsm.consumers.info(names.commandStream, consumer)).ack_floor.stream_seq;
+    if (at !== null && at >= floor) return at;
+    if (at === null && floor === 0) {
+      // Nothing was ever acknowledged: a first start (what Redis lost unacknowledged is delivered again).
+      if ((await cursor.initialise(token, 0)) === 'lease-lost') return null;
+      return cursor.read();
+    }
+    const checkpoint = (await readCheckpoint(pipeline.collections, consumer)) ?? 0;
+    const from = Math.min(at ?? checkpoint, checkpoint);
+    const kind = at === null ? 'empty' : 'rolled-back';
+    context.metrics.redisLossDetected(kind);
+    context.logger.error(
+      { consumer, kind, cursor: at, ackFloor: floor, checkpoint, takenInAgainFrom: from + 1, takenInAgainUpTo: floor },
+      'Redis lost commands it had taken in: taking them in again from the command stream',
+    );
+    // Past the horizon: what the stream dropped since the checkpoint cannot be taken in again. Said, never silent.
+    const first = (await jsm.streams.info(names.commandStream)).state.first_seq;
+    if (checkpoint > 0 && from + 1 < first) {
+      context.metrics.commandsUnrecoverable();
+      context.logger.error({ consumer, lostFrom: from + 1, lostTo: first - 1, horizonHours: context.config.OPENSIM_INBOUND_MAX_AGE_HOURS }, 'commands after the checkpoint are no longer in the command stream (past OPENSIM_INBOUND_MAX_AGE_HOURS): those of this partition among them cannot be taken in again');
+    }
+    if ((await cursor.reset(token, from)) === 'lease-lost') return null;
+    this.retakeUpTo = floor;
+    return from;
+  }
+
+  /**
+   * One checkpoint pass: the first commands taken in whose outcomes are recorded move the
+   * partition's checkpoint forward; and Redis must still have this holding's cursor (a Redis
+   * that came back empty or rolled back under a running process, idle or not, is found here).
+   */
+  private checkpoint(): void {
+    if (this.checkpointing || this.lost || this.position === null) return;
+    this.checkpointing = this.checkpointPass()
+      .catch((err) => this.deps.context.logger.debug({ err, consumer: this.partition.consumer }, 'intake checkpoint pass incomplete; next pass retries'))
+      .finally(() => {
+        this.checkpointing = undefined;
+      });
+  }
+
+  private async checkpointPass(): Promise<void> {
+    const { pipeline, names } = this.deps;
+    // Where this holding had put the cursor before the read: a commit landing meanwhile only moves it further.
+    const expected = this.position!;
+    const at = await this.cursor?.read();
+    if (at === undefined || this.lost) return;
+    if (at === null || at < expected) {
+      this.handBack(at === null ? 'Redis lost its cursor (it came back empty)' : `Redis has its cursor at ${at}, behind ${expected} (rolled back)`);
+      return;
+    }
+    if (this.backfill === undefined) {
+      // First pass of this holding: what lies between the checkpoint and where this holding
+      // started was taken in by an earlier one; read it back before the checkpoint may move past it.
+      const checkpoint = (await readCheckpoint(pipeline.collections, this.partition.consumer)) ?? 0;
+      this.backfill = this.startedAt > checkpoint ? { next: checkpoint, to: this.startedAt } : null;
+    }
+    if (this.backfill) {
+      let next = this.backfill.next;
+      for (let reads = 0; reads < CHECKPOINT_PAGE && next < this.backfill.to; reads++) {
+        const stored = await this.nextStored(next);
+        if (stored === null || stored.seq > this.backfill.to) {
+          next = this.backfill.to;
+          break;
+        }
+        this.backfilled.push(takenCommandOf(names.prefix, stored, this.deps.context.config.OPENSIM_MAX_PAYLOAD_BYTES));
+        next = stored.seq;
+      }
+      if (next < this.backfill.to) {
+        this.backfill.next = next;
+        return;
+      }
+      // Backfilled commands precede everything this holding took in.
+      this.backfill = null;
+      this.unsettled = [...this.backfilled, ...this.unsettled];
+      this.backfilled = [];
+    }
+    const page = this.unsettled.slice(0, CHECKPOINT_PAGE);
+    if (page.length === 0) return;
+    const decided = await decidedPrefix(pipeline.collections, page);
+    if (decided === 0) return;
+    await advanceCheckpoint(pipeline.collections, this.partition.consumer, page[decided - 1]!.seq, pipeline.clock().toISOString());
+    this.unsettled = this.unsettled.slice(decided);
   }
 
   /** Delivered messages go to `held`, in any order; the taking in picks them by sequence. */
@@ -205,6 +328,16 @@ export class PartitionIntake {
         if (seq > at) continue;
         this.acknowledge(msg);
         this.held.delete(seq);
+      }
+      // Taking in again what Redis lost: acknowledged already, so read from the stream, a batch at a time.
+      if (at < this.retakeUpTo) {
+        const again = await this.retried(() => this.storedRun(at, this.retakeUpTo));
+        if (again.length > 0) {
+          at = await this.takeInBatch(token, at, again);
+          quietSince = Date.now();
+          continue;
+        }
+        this.retakeUpTo = 0;
       }
       let batch = await this.deliveredRun(at);
       if (batch.length === 0) {
@@ -257,6 +390,18 @@ export class PartitionIntake {
       const msg = this.held.get(seqs[k]!)!;
       if (!adjacent(deliveredOf(run.at(-1)!.delivery!), msg, run.at(-1)!.seq)) break;
       run.push(inHand(this.deps.names.prefix, msg));
+    }
+    return run;
+  }
+
+  /** The partition's messages after `at` up to `upTo`, as the stream holds them, in order, at most a batch. */
+  private async storedRun(at: number, upTo: number): Promise<InHand[]> {
+    const run: InHand[] = [];
+    for (let from = at; run.length < BATCH; ) {
+      const next = await this.nextStored(from);
+      if (next === null || next.seq > upTo) break;
+      run.push(next);
+      from = next.seq;
     }
     return run;
   }
@@ -318,7 +463,10 @@ export class PartitionIntake {
     }
   }
 
-  /** The fenced commit, tried again while Redis is away; a commit whose reply was lost is found by the cursor. */
+  /**
+   * The fenced commit, tried again while Redis is away; a commit whose reply was lost is found by
+   * the cursor. A cursor gone or behind `at` means Redis lost what this holding took in (RedisLost).
+   */
   private async commit(token: string, at: number, taken: TakenIn[]): Promise<void> {
     const cursor = this.cursor!;
     await this.retried(async () => {
@@ -330,9 +478,18 @@ export class PartitionIntake {
         await resyncTransactionConnection(this.redis!).catch(() => {});
         const now = await cursor.read();
         if (now !== null && now >= taken.at(-1)!.seq) return;
+        if (now === null || now < at) throw new RedisLost(`Redis has the cursor at ${now ?? 'nothing'}, behind ${at}: it lost what it had taken in`);
         throw err;
       }
     });
+    this.position = taken.at(-1)?.seq ?? at;
+    const prefix = this.deps.names.prefix;
+    this.unsettled.push(...taken.map((t) => ({ seq: t.seq, record: t.job ? recordOf(t.job) : null })));
+    const again = taken.filter((t) => t.seq <= this.retakeUpTo).length;
+    if (again > 0) {
+      this.deps.context.metrics.commandsRetaken(again);
+      this.deps.context.logger.info({ consumer: this.partition.consumer, prefix, commands: again, upTo: taken.at(-1)!.seq }, 'commands taken in again after a Redis loss');
+    }
   }
 
   private async parse(batch: InHand[], spans: IntakeSpans): Promise<TakenIn[]> {
@@ -422,7 +579,7 @@ export class PartitionIntake {
       try {
         return await step();
       } catch (err) {
-        if (err instanceof LeaseLost || this.lost || (this.stopping && attempt > 3)) throw err;
+        if (err instanceof LeaseLost || err instanceof RedisLost || this.lost || (this.stopping && attempt > 3)) throw err;
         const wait = backoffMs({ attempts: Infinity, baseMs: config.OPENSIM_RETRY_BASE_MS, maxMs: Math.min(4000, config.OPENSIM_RETRY_MAX_MS) }, attempt);
         logger.warn({ err, attempt, retryInMs: wait, consumer: this.partition.consumer }, 'command not taken in yet; trying again');
         await this.pause(wait);
@@ -496,3 +653,15 @@ function inHand(prefix: string, msg: JsMsg): InHand {
 }
 
 export type { Redis };
+
+/** The decision record that will hold a job's outcome (store/documents.ts, requestKey). */
+function recordOf(job: CommandJob): string {
+  return requestKey(job.kind, messageIdOf(job));
+}
+
+/** A stored command as the checkpoint sees it: invalid ones had their dead letter written before the cursor passed them. */
+function takenCommandOf(prefix: string, m: InHand, maxPayloadBytes: number): TakenCommand {
+  const kind = commandKindOf(prefix, m.subject) ?? 'plan-change';
+  const parsed = parseCommand(kind, m.subject, m.data, m.headers?.get('Nats-Msg-Id') || undefined, new Date(0).toISOString(), maxPayloadBytes);
+  return { seq: m.seq, record: parsed.ok ? recordOf(parsed.job) : null };
+}

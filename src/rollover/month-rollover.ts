@@ -9,6 +9,8 @@ import { rollLines, type RolloverProgress } from './roll-lines.js';
 
 export const ROLLOVER_SCHEDULER = 'month-rollover';
 export const ROLLOVER_TIME_ZONE = 'Europe/Paris';
+/** How often every process checks that Redis still has the rollover's scheduler (it may have lost it). */
+export const RESCHEDULE_CHECK_MS = 5_000;
 
 /** Under one hash tag, so its keys share a slot on a Redis Cluster (BullMQ's scripts touch several at once). */
 export function rolloverQueueName(prefix: string): string {
@@ -33,6 +35,7 @@ export class MonthRollover implements Role {
   private worker!: Worker;
   private context!: RoleContext;
   private running = false;
+  private keeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly pipeline: Pipeline) {}
 
@@ -55,14 +58,30 @@ export class MonthRollover implements Role {
 
   private async boot(): Promise<void> {
     const { config, logger } = this.context;
-    await this.queue.upsertJobScheduler(
-      ROLLOVER_SCHEDULER,
-      { pattern: config.OPENSIM_ROLLOVER_CRON, tz: ROLLOVER_TIME_ZONE },
-      { name: 'month-start', data: {}, opts: { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
-    );
+    await this.schedule();
     void this.worker.run().catch((err) => logger.error({ err }, 'rollover worker stopped'));
     this.running = true;
     logger.info({ cron: config.OPENSIM_ROLLOVER_CRON, tz: ROLLOVER_TIME_ZONE }, 'month rollover scheduled');
+    // Redis alone holds the scheduler: one that came back empty, or rolled back to before it was
+    // set, gets it again within seconds, not at the next restart.
+    this.keeper = setInterval(() => {
+      void this.reschedule().catch((err) => logger.debug({ err, service: 'redis' }, 'rollover scheduler not checked; the next check retries'));
+    }, RESCHEDULE_CHECK_MS);
+    this.keeper.unref();
+  }
+
+  private async reschedule(): Promise<void> {
+    if (await this.queue.getJobScheduler(ROLLOVER_SCHEDULER)) return;
+    await this.schedule();
+    this.context.logger.warn({ scheduler: ROLLOVER_SCHEDULER }, 'Redis had lost the month rollover scheduler: set again');
+  }
+
+  private async schedule(): Promise<void> {
+    await this.queue.upsertJobScheduler(
+      ROLLOVER_SCHEDULER,
+      { pattern: this.context.config.OPENSIM_ROLLOVER_CRON, tz: ROLLOVER_TIME_ZONE },
+      { name: 'month-start', data: {}, opts: { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+    );
   }
 
   private async process(job: Job): Promise<RolloverProgress> {
@@ -92,6 +111,7 @@ export class MonthRollover implements Role {
 
   async stop(): Promise<void> {
     this.running = false;
+    clearInterval(this.keeper);
     // A rollover cut short is safe: its job is retried and rolls only the lines not rolled yet.
     const closed = await settlesWithin(Promise.all([this.worker?.close(), this.queue?.close()]), this.context.config.OPENSIM_SHUTDOWN_GRACE_MS);
     if (!closed) void this.worker?.disconnect().catch(() => undefined);

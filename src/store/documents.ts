@@ -164,6 +164,19 @@ export interface Collections {
   outboxMarkers: Collection<OutboxMarker>;
   /** One marker per line whose `usage.updated` may be held back (notice-markers.ts): what the notice sweep reads. */
   noticeMarkers: Collection<NoticeMarker>;
+  /** Per intake partition, the stream sequence up to which every command has its outcome here (intake-checkpoints.ts). */
+  intakeCheckpoints: Collection<IntakeCheckpointDocument>;
+}
+
+/**
+ * The durable watermark of one intake partition (its durable consumer's name): every command of
+ * the partition up to stream sequence `seq` has its outcome in MongoDB (a decision record, or a
+ * dead letter written before the intake passed it). What Redis loses after it is taken in again.
+ */
+export interface IntakeCheckpointDocument {
+  _id: string;
+  seq: number;
+  at: string;
 }
 
 export function collections(db: Db): Collections {
@@ -183,6 +196,7 @@ export function collections(db: Db): Collections {
     notifications: db.collection<NotificationDocument>('notifications'),
     outboxMarkers: db.collection<OutboxMarker>('outboxMarkers'),
     noticeMarkers: db.collection<NoticeMarker>('noticeMarkers'),
+    intakeCheckpoints: db.collection<IntakeCheckpointDocument>('intakeCheckpoints'),
   };
 }
 

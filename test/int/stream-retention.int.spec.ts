@@ -95,6 +95,34 @@ describe('reconcileStream: retention and limits updated in place, nothing unackn
     expect((await jsm.streams.info(stream)).state.messages).toBe(2);
   });
 
+  it('an interest stream whose durable consumer is kept, switched to limits (COMMANDS, as deployed before): what the consumer acknowledges afterwards is kept (nats-server 2.10.29)', async () => {
+    await unlimitedStream(nc, stream, subject);
+    await durable('intake');
+    const jsm = await nc.jetstreamManager();
+    await reconcileStream(jsm, wanted());
+    expect((await jsm.streams.info(stream)).config.retention).toBe(RetentionPolicy.Interest);
+    // Under interest, an acknowledged message goes.
+    const consumer = await nc.jetstream().consumers.get(stream, 'intake');
+    await publish(1);
+    (await consumer.next({ expires: 2000 }))!.ack();
+    await nc.flush();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await jsm.streams.info(stream)).state.messages).toBe(0);
+
+    // The switch, with the same consumer kept (not deleted): the server's fix of June 2025 was for
+    // consumers that kept deleting what they acknowledged after such a switch.
+    const report = await reconcileStream(jsm, wanted({ retention: 'limits' }));
+    expect(report.changes.retention).toEqual({ from: RetentionPolicy.Interest, to: RetentionPolicy.Limits });
+    await publish(3, 1);
+    for (let i = 0; i < 3; i++) (await consumer.next({ expires: 2000 }))!.ack();
+    await nc.flush();
+    await new Promise((r) => setTimeout(r, 500));
+    const info = await jsm.streams.info(stream);
+    expect(info.state.messages).toBe(3);
+    expect((await jsm.consumers.info(stream, 'intake')).ack_floor.stream_seq).toBe(4);
+    expect((await jsm.streams.getMessage(stream, { seq: 2 })).string()).toBe('m1');
+  });
+
   it('a tighter max_age waits while a consumer still needs an older message; applied once it is acknowledged', async () => {
     await unlimitedStream(nc, stream, subject);
     await durable('intake');

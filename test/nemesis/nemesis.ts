@@ -11,7 +11,8 @@ import type { WorkloadShape } from './workload.js';
  * The nemesis suite: two or more `opensim start` processes under plan changes and usage
  * records from a patient upstream, one row per fault (none; SIGSTOP of the intake holder past
  * its lock and lease; kill -9 of nats-server, redis-server, the MongoDB-wire server, each
- * restarted; SIGKILL of a process group; all of them in one run), and a checker that classifies
+ * restarted; SIGKILL of a process group; Redis emptied (FLUSHALL) mid-run; Redis rolled back to an
+ * earlier snapshot mid-run; all of them in one run), and a checker that classifies
  * every request (ok, lost, duplicated, wrongly decided) and every usage record (counted 0, 1 or
  * more times). Each row also says whether its fault took effect; one whose fault never landed
  * counts as not run. Seeded: `--seed` replays a run.
@@ -106,6 +107,9 @@ export function render(rows: RowResult[]): string {
       e.natsReconnects && `nats reconnects ${e.natsReconnects}`,
       e.redisOutages && `redis down ${e.redisOutages}`,
       e.mongoOutages && `mongo down ${e.mongoOutages}`,
+      e.redisLosses && `redis lost data ${e.redisLosses}`,
+      e.lossesDetected && `losses detected ${e.lossesDetected}`,
+      e.commandsRetaken && `taken in again ${e.commandsRetaken}`,
     ].filter(Boolean).join(', ') || '-';
     const v = r.verdict;
     const verdict = !r.landed ? 'NOT RUN' : clean(v) && r.viewMismatches === 0 ? 'ok' : 'FAIL';

@@ -16,7 +16,7 @@ import { NemesisProcess } from './fleet.js';
 import type { NemesisServers, ServerName } from './servers.js';
 import { buildWorkload, prng, type Workload, type WorkloadShape } from './workload.js';
 
-export const FAULTS = ['none', 'sigstop', 'kill-nats', 'kill-redis', 'kill-mongo', 'kill-process', 'all'] as const;
+export const FAULTS = ['none', 'sigstop', 'kill-nats', 'kill-redis', 'kill-mongo', 'kill-process', 'redis-loss', 'redis-rollback', 'all'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export interface RowOptions {
@@ -47,6 +47,11 @@ export interface Evidence {
   mongoOutages: number;
   processesKilled: number;
   processesFrozen: number;
+  /** Redis emptied, or rolled back to a snapshot, by the nemesis. */
+  redisLosses: number;
+  /** Losses the intakes found (their error log), and the commands they took in again. */
+  lossesDetected: number;
+  commandsRetaken: number;
 }
 
 export interface RowResult {
@@ -105,7 +110,7 @@ export async function runRow(fault: Fault, options: RowOptions): Promise<RowResu
     processes.push(p);
     return p;
   };
-  const evidence: Evidence = { takeovers: 0, handbacks: 0, streamReads: 0, stalledJobs: 0, natsReconnects: 0, redisOutages: 0, mongoOutages: 0, processesKilled: 0, processesFrozen: 0 };
+  const evidence: Evidence = { takeovers: 0, handbacks: 0, streamReads: 0, stalledJobs: 0, natsReconnects: 0, redisOutages: 0, mongoOutages: 0, processesKilled: 0, processesFrozen: 0, redisLosses: 0, lossesDetected: 0, commandsRetaken: 0 };
   const stopPolling = pollReadiness(processes, evidence);
   try {
     await Promise.all([spawnOne(), spawnOne()].map((p) => p.ready(60_000)));
@@ -121,6 +126,8 @@ export async function runRow(fault: Fault, options: RowOptions): Promise<RowResu
       evidence.streamReads += p.count(/read from the stream/);
       evidence.stalledJobs += p.count(/command job stalled/);
       evidence.natsReconnects += p.count(/^nats reconnect$/);
+      evidence.lossesDetected += p.count(/^Redis lost commands it had taken in/);
+      evidence.commandsRetaken += p.logs.filter((l) => l.msg === 'commands taken in again after a Redis loss').reduce((sum, l) => sum + Number((l as { commands?: number }).commands ?? 0), 0);
     }
     evidence.takeovers = Math.max(0, evidence.takeovers - 1);
     const observed = await observe(workload, reader, mongo);
@@ -187,8 +194,33 @@ async function inject(fault: Fault, o: RowOptions, random: () => number, process
   if (fault === 'kill-redis') plan.push({ at: at(0.4), act: restartServer('redis') });
   if (fault === 'kill-mongo') plan.push({ at: at(0.4), act: restartServer('mongo') });
   if (fault === 'kill-process') plan.push({ at: at(0.4), act: killProcess });
+  // Redis restarted without its files, or a failover to a replica that had nothing.
+  const emptyRedis = async () => {
+    await o.servers.redis((r) => r.flushall());
+    evidence.redisLosses += 1;
+  };
+  // A replica that missed the last writes, promoted: an earlier snapshot comes back, in one MULTI.
+  let snapshot: RedisDump | undefined;
+  const takeSnapshot = async () => {
+    snapshot = await o.servers.redis(dumpRedis);
+  };
+  const rollBack = async () => {
+    await o.servers.redis((r) => restoreRedis(r, snapshot!));
+    evidence.redisLosses += 1;
+  };
+  if (fault === 'redis-loss') plan.push({ at: at(0.45), act: emptyRedis });
+  if (fault === 'redis-rollback') plan.push({ at: at(0.25), act: takeSnapshot }, { at: at(0.55), act: rollBack });
   if (fault === 'all') {
-    plan.push({ at: at(0.1), act: freeze }, { at: at(0.3), act: restartServer('nats') }, { at: at(0.45), act: restartServer('redis') }, { at: at(0.6), act: restartServer('mongo') }, { at: at(0.75), act: killProcess });
+    plan.push(
+      { at: at(0.08), act: freeze },
+      { at: at(0.2), act: takeSnapshot },
+      { at: at(0.28), act: restartServer('nats') },
+      { at: at(0.4), act: rollBack },
+      { at: at(0.5), act: restartServer('redis') },
+      { at: at(0.62), act: restartServer('mongo') },
+      { at: at(0.72), act: emptyRedis },
+      { at: at(0.82), act: killProcess },
+    );
   }
   const start = Date.now();
   // One after the other: each starts at its moment or once the previous is over.
@@ -313,6 +345,8 @@ function landed(fault: Fault, e: Evidence): boolean {
   const redis = e.redisOutages > 0;
   const mongo = e.mongoOutages > 0;
   const killed = e.processesKilled > 0 && (e.takeovers > 0 || e.stalledJobs > 0);
+  // Every loss caused was found by an intake (a loss that nothing had taken in yet leaves nothing to find).
+  const lost = e.redisLosses > 0 && e.lossesDetected > 0;
   switch (fault) {
     case 'none':
       return true;
@@ -326,8 +360,11 @@ function landed(fault: Fault, e: Evidence): boolean {
       return mongo;
     case 'kill-process':
       return killed;
+    case 'redis-loss':
+    case 'redis-rollback':
+      return lost;
     case 'all':
-      return frozen && nats && redis && mongo && killed;
+      return frozen && nats && redis && mongo && killed && lost;
   }
 }
 
@@ -349,4 +386,32 @@ async function cleanup(jsm: JetStreamManager, prefix: string, mongo: MongoClient
   } finally {
     redis.disconnect();
   }
+}
+
+/** Every key of the nemesis's own Redis, as DUMP and PTTL. */
+export interface RedisDump {
+  keys: { key: string; dump: Buffer; pttl: number }[];
+}
+
+async function dumpRedis(redis: Redis): Promise<RedisDump> {
+  const keys: RedisDump['keys'] = [];
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    for (const key of found) {
+      const [dump, pttl] = await Promise.all([redis.dumpBuffer(key), redis.pttl(key)]);
+      if (dump !== null && pttl !== -2) keys.push({ key, dump, pttl });
+    }
+  } while (cursor !== '0');
+  return { keys };
+}
+
+/** FLUSHALL, then RESTORE of every key of the snapshot with its time to live, in one MULTI. */
+async function restoreRedis(redis: Redis, snapshot: RedisDump): Promise<void> {
+  const multi = redis.multi().flushall();
+  for (const { key, dump, pttl } of snapshot.keys) multi.restore(key, pttl > 0 ? pttl : 0, dump, 'REPLACE');
+  const results = await multi.exec();
+  const failed = results?.find(([err]) => err);
+  if (!results || failed) throw new Error(`nemesis: roll back of Redis failed: ${failed?.[0]?.message ?? 'transaction aborted'}`);
 }

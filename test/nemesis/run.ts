@@ -17,7 +17,7 @@ const { values } = parseArgs({
   strict: true,
 });
 if (values.help) {
-  process.stderr.write('usage: npm run nemesis -- [--seed N] [--quick] [--faults none,sigstop,kill-nats,kill-redis,kill-mongo,kill-process,all] [--runs K]\n');
+  process.stderr.write('usage: npm run nemesis -- [--seed N] [--quick] [--faults none,sigstop,kill-nats,kill-redis,kill-mongo,kill-process,redis-loss,redis-rollback,all] [--runs K]\n');
   process.exit(0);
 }
 const first = values.seed !== undefined ? Number(values.seed) : Date.now() % 1_000_000;

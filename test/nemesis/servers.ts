@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 
 const run = promisify(execFile);
 const SCRIPT = resolve(import.meta.dirname, '../../scripts/services.sh');
@@ -42,6 +43,16 @@ export class NemesisServers {
     const pid = Number(readFileSync(resolve(this.dir, `${server}.pid`), 'utf8'));
     process.kill(pid, 'SIGKILL');
     return pid;
+  }
+
+  /** Runs `act` on a connection of its own to the nemesis's Redis (to empty it, or roll it back). */
+  async redis<T>(act: (redis: Redis) => Promise<T>): Promise<T> {
+    const redis = new Redis(this.urls.REDIS_URL, { maxRetriesPerRequest: 20 });
+    try {
+      return await act(redis);
+    } finally {
+      redis.disconnect();
+    }
   }
 
   async start(server: ServerName): Promise<void> {

@@ -8,6 +8,7 @@ import { natsAccessOptions, natsServers } from '../../src/infra/nats-options.js'
 import { createRedis, scanKeys } from '../../src/infra/redis.js';
 import { startSystem, type RunningSystem } from '../../src/app/system.js';
 import { allRoles } from '../../src/app/roles.js';
+import { selectRoles, type RoleGroup } from '../../src/app/role-selection.js';
 import type { Clock } from '../../src/runtime/clock.js';
 import { rolloverQueueName } from '../../src/rollover/month-rollover.js';
 import { dueQueueName } from '../../src/workers/scheduler.js';
@@ -171,9 +172,10 @@ export class PipelineClient {
 }
 
 /** The whole system in this process, as `opensim start` runs it. */
-export async function startInProcess(env: Record<string, string>, options: { clock?: Clock } = {}): Promise<RunningSystem> {
+export async function startInProcess(env: Record<string, string>, options: { clock?: Clock; groups?: readonly RoleGroup[] } = {}): Promise<RunningSystem> {
   const config = loadConfig(env);
-  const system = await startSystem(config, createLogger(config.LOG_LEVEL), allRoles(options));
+  const roles = options.groups ? selectRoles(allRoles(options), options.groups) : allRoles(options);
+  const system = await startSystem(config, createLogger(config.LOG_LEVEL), roles);
   const deadline = Date.now() + 20_000;
   while (!(await system.readiness.check()).ready) {
     if (Date.now() > deadline) throw new Error(`system not ready: ${JSON.stringify(await system.readiness.check())}`);
