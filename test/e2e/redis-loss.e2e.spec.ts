@@ -82,96 +82,90 @@ describe('Redis losing what it acknowledged', () => {
     }
   };
 
-  it('given commands taken in by an intake-only process, when Redis comes back empty between runs, then each is applied once, in order', async () => {
-    const env = isolatedEnv();
+  /** A deployment of its own, seeded, with `env` to start its processes on. */
+  const deployment = async (overrides: Record<string, string> = {}) => {
+    const env = isolatedEnv(overrides);
     client = await PipelineClient.open(env);
     await client.seed(fleet(ACC, LINES));
-    const intake = await startInProcess(env, { groups: ['intake'] });
-    const ids = Array.from({ length: 20 }, (_, i) => `between-${i}`);
-    for (let i = 0; i < ids.length; i++) await client.planChange(change(i, 'between'));
-    await until(waiting, (n) => n === ids.length, 20_000, 100);
-    await intake.stop();
+    return env;
+  };
 
-    expect(await emptyRedis(client.redis, client.prefix)).toBeGreaterThan(0);
-    systems.push(await startInProcess(env));
+  /** Publishes `count` changes named `<wave>-<i>` from `from` on, and waits until the intake has them all queued (`queued` in all). */
+  const publishWave = async (wave: string, from: number, count: number, queued = count) => {
+    const ids = Array.from({ length: count }, (_, k) => `${wave}-${from + k}`);
+    for (let k = 0; k < count; k++) await client!.planChange(change(from + k, wave));
+    await until(waiting, (n) => n === queued, 20_000, 100);
+    return ids;
+  };
 
+  /** Every request applied exactly once, and every line's changes in publish order. */
+  const expectAppliedOnceInOrder = async (ids: readonly string[]) => {
     const { byRequest } = await outcomes(ids);
     expectEachOnceApplied(byRequest, ids);
     await expectPublishOrder(ids);
+  };
+
+  it('given commands taken in by an intake-only process, when Redis comes back empty between runs, then each is applied once, in order', async () => {
+    const env = await deployment();
+    const intake = await startInProcess(env, { groups: ['intake'] });
+    const ids = await publishWave('between', 0, 20);
+    await intake.stop();
+
+    expect(await emptyRedis(client!.redis, client!.prefix)).toBeGreaterThan(0);
+    systems.push(await startInProcess(env));
+    await expectAppliedOnceInOrder(ids);
   }, 120_000);
 
   it('given commands waiting in Redis, when Redis is emptied while the intake runs, then it finds out, takes them in again, and each is applied once, in order', async () => {
-    const env = isolatedEnv();
-    client = await PipelineClient.open(env);
-    await client.seed(fleet(ACC, LINES));
+    const env = await deployment();
     systems.push(await startInProcess(env, { groups: ['intake'] }));
-    const ids = Array.from({ length: 20 }, (_, i) => `running-${i}`);
-    for (let i = 0; i < ids.length; i++) await client.planChange(change(i, 'running'));
-    await until(waiting, (n) => n === ids.length, 20_000, 100);
+    const ids = await publishWave('running', 0, 20);
 
-    expect(await emptyRedis(client.redis, client.prefix)).toBeGreaterThan(0);
+    expect(await emptyRedis(client!.redis, client!.prefix)).toBeGreaterThan(0);
     // The intake finds the loss on its own: the jobs are back before any worker runs.
     await until(waiting, (n) => n === ids.length, 20_000, 100);
     systems.push(await startInProcess(env, { groups: ['workers'] }));
-
-    const { byRequest } = await outcomes(ids);
-    expectEachOnceApplied(byRequest, ids);
-    await expectPublishOrder(ids);
+    await expectAppliedOnceInOrder(ids);
   }, 120_000);
 
   it('given two waves taken in, when Redis is rolled back to a snapshot between them under the running intake, then both waves are applied once each, in order', async () => {
-    const env = isolatedEnv();
-    client = await PipelineClient.open(env);
-    await client.seed(fleet(ACC, LINES));
+    const env = await deployment();
     systems.push(await startInProcess(env, { groups: ['intake'] }));
-    const first = Array.from({ length: 20 }, (_, i) => `wave1-${i}`);
-    for (let i = 0; i < first.length; i++) await client.planChange(change(i, 'wave1'));
-    await until(waiting, (n) => n === first.length, 20_000, 100);
-    const snapshot = await snapshotRedis(client.redis, client.prefix);
+    const first = await publishWave('wave1', 0, 20);
+    const snapshot = await snapshotRedis(client!.redis, client!.prefix);
+    const second = await publishWave('wave2', 20, 20, 40);
 
-    const second = Array.from({ length: 20 }, (_, i) => `wave2-${i + 20}`);
-    for (let i = 0; i < second.length; i++) await client.planChange(change(i + 20, 'wave2'));
-    await until(waiting, (n) => n === first.length + second.length, 20_000, 100);
-    await rollBackRedis(client.redis, client.prefix, snapshot);
+    await rollBackRedis(client!.redis, client!.prefix, snapshot);
     expect(await waiting()).toBe(first.length);
-
     await until(waiting, (n) => n === first.length + second.length, 20_000, 100);
     systems.push(await startInProcess(env, { groups: ['workers'] }));
-    const ids = [...first, ...second];
-    const { byRequest } = await outcomes(ids);
-    expectEachOnceApplied(byRequest, ids);
-    await expectPublishOrder(ids);
+    await expectAppliedOnceInOrder([...first, ...second]);
   }, 120_000);
 
   it('given two running processes, when Redis comes back empty in the middle of a burst of alternating changes on 10 lines, then every change is applied once, in publish order', async () => {
-    const env = isolatedEnv();
-    client = await PipelineClient.open(env);
-    await client.seed(fleet(ACC, LINES));
+    const env = await deployment();
     systems.push(await startInProcess(env), await startInProcess(env));
     const ids = Array.from({ length: 200 }, (_, i) => `burst-${i}`);
     for (let i = 0; i < ids.length; i++) {
-      await client.planChange(change(i, 'burst'));
-      if (i === 100) expect(await emptyRedis(client.redis, client.prefix)).toBeGreaterThan(0);
+      await client!.planChange(change(i, 'burst'));
+      if (i === 100) expect(await emptyRedis(client!.redis, client!.prefix)).toBeGreaterThan(0);
     }
-    const { byRequest } = await outcomes(ids);
-    expectEachOnceApplied(byRequest, ids);
-    await expectPublishOrder(ids);
+    await expectAppliedOnceInOrder(ids);
   }, 120_000);
 
   it('given the whole system running, when Redis comes back empty, then what Redis alone held is set again: the rollover scheduler, and the global concurrency of 1 of a queue with a job', async () => {
-    const env = isolatedEnv();
-    client = await PipelineClient.open(env);
-    await client.seed(fleet(ACC, LINES));
+    const env = await deployment();
+    const c = client!;
     systems.push(await startInProcess(env));
-    const rollover = new Queue(rolloverQueueName(client.prefix), { connection: client.redis });
-    const queue = client.queue(partitionOf(ACC, 4));
+    const rollover = new Queue(rolloverQueueName(c.prefix), { connection: c.redis });
+    const queue = c.queue(partitionOf(ACC, 4));
     try {
       await until(() => rollover.getJobScheduler(ROLLOVER_SCHEDULER), (s) => !!s, 20_000, 100);
-      expect(await emptyRedis(client.redis, client.prefix)).toBeGreaterThan(0);
+      expect(await emptyRedis(c.redis, c.prefix)).toBeGreaterThan(0);
       expect(await rollover.getJobScheduler(ROLLOVER_SCHEDULER)).toBeFalsy();
       await until(() => rollover.getJobScheduler(ROLLOVER_SCHEDULER), (s) => !!s, 20_000, 200);
 
-      await client.planChange(change(0, 'after'));
+      await c.planChange(change(0, 'after'));
       const { byRequest } = await outcomes(['after-0']);
       expectEachOnceApplied(byRequest, ['after-0']);
       expect(await queue.getGlobalConcurrency()).toBe(1);
@@ -182,27 +176,26 @@ describe('Redis losing what it acknowledged', () => {
   }, 120_000);
 
   it('given a job failed for stalling too often and not yet collected into MongoDB, when Redis comes back empty, then its command is taken in again and ends with exactly one outcome', async () => {
-    const env = isolatedEnv({ LOG_LEVEL: 'info', OPENSIM_LOCK_DURATION_MS: '1000', OPENSIM_INTAKE_LEASE_MS: '1000', OPENSIM_MAX_STALLED_COUNT: '0' });
-    client = await PipelineClient.open(env);
-    await client.seed(fleet(ACC, LINES));
-    await client.ensureStreams();
-    await client.planChange(change(0, 'stalled'));
+    const env = await deployment({ LOG_LEVEL: 'info', OPENSIM_LOCK_DURATION_MS: '1000', OPENSIM_INTAKE_LEASE_MS: '1000', OPENSIM_MAX_STALLED_COUNT: '0' });
+    const c = client!;
+    await c.ensureStreams();
+    await c.planChange(change(0, 'stalled'));
     // P freezes inside the job; another process, running no relay (no dead-letter collector),
     // takes the intake over, and its worker's stall check fails the job: failed in Redis alone.
     const frozen = spawnOpensim(['start'], { ...env, OPENSIM_FAILPOINT: 'plan-change:before-line-write:stop', OPENSIM_FAILPOINT_KEY: 'stalled-0' });
     processes.push(frozen);
     await untilStopped(frozen.child.pid!);
     processes.push(spawnOpensim(['start', '--roles', 'intake,workers'], env));
-    const queue = client.queue(partitionOf(ACC, 4));
+    const queue = c.queue(partitionOf(ACC, 4));
     try {
       await until(() => queue.getFailedCount(), (n) => n === 1, 30_000, 100);
     } finally {
       await queue.close();
     }
-    expect(await client.db.collection('deadLetters').countDocuments({ requestId: 'stalled-0' })).toBe(0);
-    expect(await client.db.collection('requests').countDocuments({ _id: 'plan-change:stalled-0' as never })).toBe(0);
+    expect(await c.db.collection('deadLetters').countDocuments({ requestId: 'stalled-0' })).toBe(0);
+    expect(await c.db.collection('requests').countDocuments({ _id: 'plan-change:stalled-0' as never })).toBe(0);
 
-    expect(await emptyRedis(client.redis, client.prefix)).toBeGreaterThan(0);
+    expect(await emptyRedis(c.redis, c.prefix)).toBeGreaterThan(0);
     await processes.shift()!.kill('SIGKILL');
     systems.push(await startInProcess(env));
     const { byRequest } = await outcomes(['stalled-0']);
