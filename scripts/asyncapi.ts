@@ -29,7 +29,7 @@ const ref = (path: string) => ({ $ref: `#/${path}` });
 const ACCOUNT_PARAMETER = { description: 'The client account (tenant): `^[A-Za-z0-9_-]{1,64}$`. Equals the `clientAccountId` of the body.' };
 const LINE_PARAMETER = { description: 'The line: `^[A-Za-z0-9_-]{1,64}$`. Equals the `lineId` of the event data.' };
 
-/** W3C trace context headers (README, "Tracing"): read from commands, set on events, while the service traces. */
+/** W3C trace context headers (docs/operations.md, "Tracing"): read from commands, set on events, while the service traces. */
 const TRACE_HEADERS_IN = {
   traceparent: { type: 'string', description: 'Optional, W3C trace context: the intake continues this trace while the service traces (OTEL_* variables); the outcome event carries the same trace id.' },
   tracestate: { type: 'string', description: 'Optional, W3C tracestate, carried along with traceparent.' },

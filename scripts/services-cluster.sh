@@ -5,7 +5,7 @@
 #   redis-1..3  a 3-master Redis Cluster (Debian's redis-server, cluster-enabled, AOF), formed once
 #               with `redis-cli --cluster create … --cluster-yes`
 #   mongo       the state folder's single MongoDB-wire server (the same one `up` starts)
-# `cluster up` is idempotent and writes <state>/cluster-env (README, "Configuration"):
+# `cluster up` is idempotent and writes <state>/cluster-env (docs/configuration.md):
 #   NATS_URL=nats://127.0.0.1:4301,nats://127.0.0.1:4302,nats://127.0.0.1:4303
 #   REDIS_URL=redis+cluster://127.0.0.1:7301,127.0.0.1:7302,127.0.0.1:7303
 # Ports (first node; the others follow): CLUSTER_NATS_PORT (4301), CLUSTER_NATS_ROUTE_PORT (6301),

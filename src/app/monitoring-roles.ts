@@ -8,11 +8,11 @@ import type { Pipeline } from '../platform/pipeline.js';
 import type { Role } from './system.js';
 
 /**
- * The roles of usage monitoring (README, "Monitoring"), started after the command pipeline's
+ * The roles of usage monitoring (docs/monitoring-and-console.md), started after the command pipeline's
  * (and so stopped before it): usage intake, held-back usage.updated, threshold alerts, month
  * rollover. `opensim alerts` runs the alert consumer alone. Retention comes first: the streams'
  * limits and retention (switched to interest once the consumers exist) and the expiry of old
- * decision records, usage claims and warnings (README, "Operations").
+ * decision records, usage claims and warnings (docs/operations.md).
  */
 export function monitoringRoles(pipeline: Pipeline): Role[] {
   return [new StreamRetention(), new RecordExpiry(pipeline), new MonthRollover(pipeline), new UsageNotices(pipeline), new ThresholdAlerts(pipeline), new UsageIntake(pipeline)];

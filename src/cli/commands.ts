@@ -13,7 +13,7 @@ export const commands: Record<string, Command> = {
   request: lazy('request plan-change|resource-order|cancel|preview …: publish one request through NATS and wait for its outcome (preview: ask what a plan change would do)', () => import('./request.js'), ['plan-change', 'resource-order', 'cancel', 'preview']),
   alerts: noArguments(
     lazy('the threshold-alert consumer alone (warn, throttle, block); also a role of start', () => import('./alerts.js')),
-    'usage: opensim alerts\n\nThe threshold-alert consumer alone, until SIGTERM or SIGINT: warns, throttles, blocks and lifts on\nthe monitoring events (README, "Threshold alerts"). It is also a role of opensim start (--roles alerts).\n',
+    'usage: opensim alerts\n\nThe threshold-alert consumer alone, until SIGTERM or SIGINT: warns, throttles, blocks and lifts on\nthe monitoring events (docs/monitoring-and-console.md). It is also a role of opensim start (--roles alerts).\n',
   ),
   envelope: lazy('envelope --catalog <file> --plan <productRef>@<instant> [--plan …] [--month YYYY-MM]', () => import('./envelope.js')),
   dlq: lazy('dlq list|show|retry|discard: dead letters, retried through the normal pipeline (opensim dlq --help)', () => import('./dlq.js'), ['list', 'show', 'retry', 'discard']),

@@ -4,7 +4,7 @@ type Entry = (argv: string[]) => Promise<number>;
 
 /**
  * Runs an entry point of the process with tracing started first when the OTEL_* variables ask
- * for it (README, "Tracing"). `load` imports the entry only then: the MongoDB instrumentation
+ * for it (docs/operations.md, "Tracing"). `load` imports the entry only then: the MongoDB instrumentation
  * patches the driver as it is loaded, and a driver loaded before it would go untraced. Spans
  * still buffered are exported once the entry returns.
  */

@@ -54,7 +54,7 @@ const mongoUrl = z.string().refine(
   { message: 'MONGO_URL must be a URL with scheme mongodb:// or mongodb+srv://, hosts host[:port] separated by commas' },
 );
 
-/** The environment of CONTRACT.md, plus the project's own additions (documented in the README). */
+/** The environment of CONTRACT.md, plus the project's own additions (documented in docs/configuration.md). */
 export const configSchema = z.object({
   NATS_URL: urlListWithSchemes('NATS_URL', ['nats', 'tls']).default('nats://127.0.0.1:4222'),
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
@@ -64,7 +64,7 @@ export const configSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'OPENSIM_SUBJECT_PREFIX must be dot-separated tokens of [A-Za-z0-9_-]')
     .default('opensim'),
   OPENSIM_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  // Additions of this project (README, "Configuration"):
+  // Additions of this project (docs/configuration.md):
   // 32: on the test server, full speed rose from 143/s at 8 to 175/s at 32, 190/s at 64 and
   // 205/s at 128, while each partition costs a Redis connection, a consumer and start-up time
   // (BENCHMARKS.md, "Partitions"). Up to 8 in earlier versions: an upgrade migrates by itself.
@@ -82,7 +82,7 @@ export const configSchema = z.object({
   OPENSIM_SWEEP_FULL_MS: z.coerce.number().int().min(10).default(30_000),
   OPENSIM_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   OPENSIM_FAILPOINT: z.string().optional(),
-  // Operations (README, "Operations"):
+  // Operations (docs/operations.md):
   /** Bearer token of GET /metrics and the queue board; unset → those routes answer 503. */
   OPENSIM_ADMIN_TOKEN: z.string().min(16, 'OPENSIM_ADMIN_TOKEN must be at least 16 characters').optional(),
   OPENSIM_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(256).max(8 * 1024 * 1024).default(64 * 1024),
@@ -100,7 +100,7 @@ export const configSchema = z.object({
   NATS_TLS_CA: z.string().optional(),
   /** Inbox prefix of this process's request replies, for servers whose permissions confine each user to its own inboxes. */
   NATS_INBOX_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).optional(),
-  // Usage monitoring, threshold alerts and month rollover (README, "Monitoring"):
+  // Usage monitoring, threshold alerts and month rollover (docs/monitoring-and-console.md):
   /** Usage messages delivered and not yet acknowledged, at most (JetStream's max_ack_pending): the memory bound under a burst. */
   OPENSIM_USAGE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(20_000),
   /** Usage records written in one batch, at most (one update per line per batch). */
@@ -128,7 +128,7 @@ export const configSchema = z.object({
     .optional(),
   /** Deliveries of one warning to a webhook answering 5xx, 408, 429 or timing out, before it is dead-lettered. */
   OPENSIM_ALERTS_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
-  // Retention (README, "Operations"):
+  // Retention (docs/operations.md):
   /** COMMANDS and USAGE keep a message until taken in; this is the safety net for one never taken in. */
   OPENSIM_INBOUND_MAX_AGE_HOURS: z.coerce.number().int().min(1).default(168),
   /** EVENTS keeps events this long (a subscriber down for a day catches up) … */

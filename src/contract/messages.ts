@@ -81,7 +81,7 @@ export const cloudEventSchema = z
     subject: z.string().min(1),
     datacontenttype: z.literal('application/json'),
     data: z.record(z.string(), z.unknown()),
-    // CloudEvents' distributed-tracing extension: set while tracing is on (README, "Tracing").
+    // CloudEvents' distributed-tracing extension: set while tracing is on (docs/operations.md, "Tracing").
     traceparent: z
       .string()
       .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)

@@ -10,7 +10,7 @@ import { redisTarget } from '../config/redis-url.js';
  *   cluster reached through one address is still a cluster. A cluster has no databases: no path.
  * BullMQ takes either. In a cluster every key of one command, script or transaction must hash to
  * one slot: the keys of one queue share its name's hash tag (`name-{tag}`), and a transaction
- * across a partition's keys needs them all under one tag (README, "Configuration").
+ * across a partition's keys needs them all under one tag (docs/configuration.md).
  */
 export type RedisClient = Redis | Cluster;
 

@@ -8,7 +8,7 @@ export const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
 const ADVISORY_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
 const HOUR_MS = 3600 * 1000;
 
-/** The retention of the streams (README, "Operations"), from OPENSIM_INBOUND_MAX_AGE_HOURS and OPENSIM_EVENTS_*. */
+/** The retention of the streams (docs/operations.md), from OPENSIM_INBOUND_MAX_AGE_HOURS and OPENSIM_EVENTS_*. */
 export interface StreamLimits {
   /** COMMANDS and USAGE: the safety net for a message never taken in. */
   inboundMaxAgeMs: number;

@@ -18,7 +18,7 @@ export type CommandJob = (
 
 /**
  * The W3C trace context of the intake span that took the command in, while tracing is on
- * (README, "Tracing"): the worker's spans continue that trace. Absent otherwise, and in jobs of
+ * (docs/operations.md, "Tracing"): the worker's spans continue that trace. Absent otherwise, and in jobs of
  * earlier versions.
  */
 export interface JobTrace {

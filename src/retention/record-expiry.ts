@@ -4,8 +4,8 @@ import type { Collections } from '../store/documents.js';
 /**
  * The records that make a late resend harmless, and when each may go: decision records
  * (`requests`), usage claims (`usage`) and their batch attempts (`usageAttempts`), warnings sent
- * (`notifications`). Each is kept OPENSIM_RECORDS_RETENTION_DAYS after it was written (README,
- * "Operations"). Timestamps are ISO strings in UTC (`toISOString()`), so they compare as strings.
+ * (`notifications`). Each is kept OPENSIM_RECORDS_RETENTION_DAYS after it was written
+ * (docs/operations.md). Timestamps are ISO strings in UTC (`toISOString()`), so they compare as strings.
  */
 export interface ExpiryRule {
   collection: 'requests' | 'usage' | 'usageAttempts' | 'notifications';

@@ -8,7 +8,7 @@ import { reconcileStream, type StreamReport } from './stream-reconcile.js';
 const CONVERGING_MS = 1000;
 
 /**
- * Keeps the streams as configured (README, "Operations"): at start-up, then every
+ * Keeps the streams as configured (docs/operations.md): at start-up, then every
  * OPENSIM_STREAMS_CHECK_MS, each stream is updated in place (stream-reconcile.ts), its replica
  * count included (OPENSIM_STREAM_REPLICAS). The consuming
  * roles create the streams (limits retention) and then their durable consumers; this role

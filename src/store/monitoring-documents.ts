@@ -2,7 +2,7 @@ import type { Enforcement, LineMonth, Month, ThresholdName, UsageNotice } from '
 import type { OutboxEntry } from './outbox-entry.js';
 
 /**
- * Documents of usage monitoring and threshold alerts (README, "Monitoring"). The line document
+ * Documents of usage monitoring and threshold alerts (docs/monitoring-and-console.md). The line document
  * stays the unit of atomic change: usage counters live in its `month` record and are written
  * with the same version-guarded update as plan changes; these fields are added to it:
  * `usagePending`, `usageNotice`, `enforcement`.

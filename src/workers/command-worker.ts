@@ -75,7 +75,7 @@ export class CommandWorker implements Role {
       // Per-minute completed/failed counts kept in Redis for a week: `opensim queues` reads the failure rate there.
       metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
       autorun: false,
-      // Tracing on (README, "Tracing"): the job's span, continuing the intake's trace.
+      // Tracing on (docs/operations.md, "Tracing"): the job's span, continuing the intake's trace.
       telemetry: jobTelemetry(),
     });
     worker.on('error', (err) => logger.warn({ err, queue }, 'command worker error'));

@@ -21,7 +21,7 @@ async function configs(jsm: JetStreamManager, prefix: string): Promise<Record<st
   return Object.fromEntries(entries);
 }
 
-/** What every stream should read once the system has checked it (README, "Operations"). */
+/** What every stream should read once the system has checked it (docs/operations.md). */
 function expectConfigured(all: Record<string, StreamConfig>, prefix: string): void {
   const names = naming(prefix);
   // COMMANDS keeps what was taken in, for the horizon: the record Redis loses is taken in again from there.
