@@ -497,9 +497,7 @@ export class PartitionIntake {
     const now = pipeline.clock().toISOString();
     const taken: TakenIn[] = [];
     for (const m of batch) {
-      // The stream holds only command subjects (its subjects are the intake's filter).
-      const kind = commandKindOf(names.prefix, m.subject) ?? 'plan-change';
-      const parsed = parseCommand(kind, m.subject, m.data, m.headers?.get('Nats-Msg-Id') || undefined, now, context.config.OPENSIM_MAX_PAYLOAD_BYTES);
+      const parsed = parseStored(names.prefix, m, now, context.config.OPENSIM_MAX_PAYLOAD_BYTES);
       if (parsed.ok) {
         spans.annotate(m.seq, { 'opensim.command.kind': parsed.job.kind, 'opensim.request_id': messageIdOf(parsed.job), 'opensim.client_account_id': accountOf(parsed.job), 'opensim.intake.result': 'enqueued' });
         taken.push({ seq: m.seq, job: { ...parsed.job, seq: m.seq, ...spans.traceOf(m.seq) } });
@@ -659,9 +657,13 @@ function recordOf(job: CommandJob): string {
   return requestKey(job.kind, messageIdOf(job));
 }
 
-/** A stored command as the checkpoint sees it: invalid ones had their dead letter written before the cursor passed them. */
+/** A command message parsed as its subject's kind (the stream holds only command subjects: its subjects are the intake's filter). */
+function parseStored(prefix: string, m: InHand, now: string, maxPayloadBytes: number): ReturnType<typeof parseCommand> {
+  return parseCommand(commandKindOf(prefix, m.subject) ?? 'plan-change', m.subject, m.data, m.headers?.get('Nats-Msg-Id') || undefined, now, maxPayloadBytes);
+}
+
+/** A stored command as the checkpoint sees it: invalid ones had their dead letter written before the cursor passed it. */
 function takenCommandOf(prefix: string, m: InHand, maxPayloadBytes: number): TakenCommand {
-  const kind = commandKindOf(prefix, m.subject) ?? 'plan-change';
-  const parsed = parseCommand(kind, m.subject, m.data, m.headers?.get('Nats-Msg-Id') || undefined, new Date(0).toISOString(), maxPayloadBytes);
+  const parsed = parseStored(prefix, m, new Date(0).toISOString(), maxPayloadBytes);
   return { seq: m.seq, record: parsed.ok ? recordOf(parsed.job) : null };
 }

@@ -15,6 +15,7 @@ import { check, type Observed, type SeenOutcome, type Verdict } from './checker.
 import { NemesisProcess } from './fleet.js';
 import type { NemesisServers, ServerName } from './servers.js';
 import { buildWorkload, prng, type Workload, type WorkloadShape } from './workload.js';
+import { rollBackRedis, snapshotRedis, type RedisSnapshot } from '../support/redis-loss.js';
 
 export const FAULTS = ['none', 'sigstop', 'kill-nats', 'kill-redis', 'kill-mongo', 'kill-process', 'redis-loss', 'redis-rollback', 'all'] as const;
 export type Fault = (typeof FAULTS)[number];
@@ -200,12 +201,13 @@ async function inject(fault: Fault, o: RowOptions, random: () => number, process
     evidence.redisLosses += 1;
   };
   // A replica that missed the last writes, promoted: an earlier snapshot comes back, in one MULTI.
-  let snapshot: RedisDump | undefined;
+  let snapshot: RedisSnapshot | undefined;
+  // The nemesis's Redis is its own: the whole of it ('' matches every key).
   const takeSnapshot = async () => {
-    snapshot = await o.servers.redis(dumpRedis);
+    snapshot = await o.servers.redis((r) => snapshotRedis(r, ''));
   };
   const rollBack = async () => {
-    await o.servers.redis((r) => restoreRedis(r, snapshot!));
+    await o.servers.redis((r) => rollBackRedis(r, '', snapshot!));
     evidence.redisLosses += 1;
   };
   if (fault === 'redis-loss') plan.push({ at: at(0.45), act: emptyRedis });
@@ -388,30 +390,3 @@ async function cleanup(jsm: JetStreamManager, prefix: string, mongo: MongoClient
   }
 }
 
-/** Every key of the nemesis's own Redis, as DUMP and PTTL. */
-export interface RedisDump {
-  keys: { key: string; dump: Buffer; pttl: number }[];
-}
-
-async function dumpRedis(redis: Redis): Promise<RedisDump> {
-  const keys: RedisDump['keys'] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'COUNT', 1000);
-    cursor = next;
-    for (const key of found) {
-      const [dump, pttl] = await Promise.all([redis.dumpBuffer(key), redis.pttl(key)]);
-      if (dump !== null && pttl !== -2) keys.push({ key, dump, pttl });
-    }
-  } while (cursor !== '0');
-  return { keys };
-}
-
-/** FLUSHALL, then RESTORE of every key of the snapshot with its time to live, in one MULTI. */
-async function restoreRedis(redis: Redis, snapshot: RedisDump): Promise<void> {
-  const multi = redis.multi().flushall();
-  for (const { key, dump, pttl } of snapshot.keys) multi.restore(key, pttl > 0 ? pttl : 0, dump, 'REPLACE');
-  const results = await multi.exec();
-  const failed = results?.find(([err]) => err);
-  if (!results || failed) throw new Error(`nemesis: roll back of Redis failed: ${failed?.[0]?.message ?? 'transaction aborted'}`);
-}

@@ -5,7 +5,8 @@ import { scanKeys } from '../../src/infra/redis.js';
  * Redis losing what it acknowledged, for one deployment (its subject prefix): every key of the
  * deployment carries the prefix (BullMQ's `bull:<prefix>-…`, the intake's `opensim:<prefix>:…` and
  * `opensim:{<prefix>-p…}`), so deleting them is FLUSHALL as the deployment sees it, without
- * touching the other tests' keys on the shared server.
+ * touching the other tests' keys on the shared server. An empty prefix is every key (the nemesis's
+ * servers are its own).
  */
 export async function deploymentKeys(redis: Redis, prefix: string): Promise<string[]> {
   return scanKeys(redis, `*${prefix}*`);
